@@ -1,0 +1,35 @@
+"The `ddm` console script: presets, the demo's outputs, and clear errors with no half-written output."
+import json, os
+from conftest import run_ddm
+
+def test_presets_listed():
+    r = run_ddm('presets')
+    assert r.returncode == 0, r.stderr
+    assert {'lorenz', 'double_well', 'hopf', 'ou'} <= set(r.stdout.split())
+
+def test_unknown_preset_is_a_clear_error(tmp_path):
+    r = run_ddm('demo', 'lorenzz', '--out', str(tmp_path/'o'))
+    assert r.returncode == 2 and 'unknown preset' in r.stderr and 'lorenz' in r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'o').exists()
+
+def test_bad_size_is_a_clear_error(tmp_path):
+    r = run_ddm('demo', 'hopf', '--out', str(tmp_path/'o'), '--set', 'n=-4')
+    assert r.returncode == 2 and 'positive integer' in r.stderr
+
+def test_unwritable_folder(tmp_path):
+    ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o555)
+    r = run_ddm('demo', 'hopf', '--out', str(ro/'sub'/'o'), '--device', 'cpu')
+    if os.geteuid() == 0 and r.returncode == 0: return  # root ignores permissions
+    assert r.returncode == 2 and ('not writable' in r.stderr or 'cannot create' in r.stderr)
+
+def test_diverging_run_leaves_nothing(tmp_path):
+    r = run_ddm('demo', 'hopf', '--out', str(tmp_path/'o'), '--device', 'cpu', '--set', 'dt=0.5', 't1=200.', 'system.mu=50.')
+    assert r.returncode == 2 and 'diverged' in r.stderr
+    assert os.listdir(tmp_path) == []
+
+def test_demo_writes_report(tmp_path):
+    r = run_ddm('demo', 'hopf', '--out', str(tmp_path/'o'), '--device', 'cpu', '--set', 't1=10.')
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path/'o'/'metrics.json').read_text())
+    assert rep['preset'] == 'hopf' and rep['device'] == 'cpu'
+    assert (tmp_path/'o'/'target.png').stat().st_size > 1000
