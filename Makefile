@@ -9,7 +9,7 @@ PRESET ?= lorenz
 OUT ?= out/demo
 DEVICE ?=
 
-.PHONY: demo test sync nbtest pytest docs bench clean venv
+.PHONY: demo test sync nbtest pytest docs docs-deps readme bench clean venv
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -35,15 +35,29 @@ sync: venv
 	echo "sync: notebooks clean, ddm_nb/ in sync"
 
 nbtest: venv
-	MPLBACKEND=Agg $(BIN)/nbdev-test --n-workers 2 --timing
+	# two notebooks at a time, one thread each: torch's default two threads per process oversubscribe 2 cores badly
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg $(BIN)/nbdev-test --n-workers 2 --timing
 
-pytest: venv
+pytest: venv docs-deps
 	MPLBACKEND=Agg $(PY) -m pytest -q tests
 
 test: sync nbtest pytest
 
+# the docs site, offline (no Quarto): nbs/*.ipynb executed (cached in _docs/.cache), nbdev-processed, rendered to _docs/*.html
 docs: venv
 	$(PY) tools/build_docs.py
+
+# headless Chromium for tests/test_docs.py, from Debian; installed only when missing (the test skips without it, fails under CI=true)
+docs-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "docs-deps: installing Debian's chromium for the docs browser test"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null ) \
+	    || echo "docs-deps: WARNING: could not install chromium; tests/test_docs.py will not open the pages"; }
+
+# README.md from nbs/index.ipynb (tests/test_readme.py checks they agree)
+readme: venv
+	$(PY) tools/readme.py
 
 bench: venv
 	$(PY) bench/bench_sim.py

@@ -7,7 +7,7 @@ Docs: https://example.invalid/ddm-nb/simulate.html.md"""
 # %% auto #0
 __all__ = ['METHODS', 'noise_term', 'default_device', 'to_device', 'simulate', 'first_passage', 'skeleton', 'lyapunov_spectrum']
 
-# %% ../nbs/01_simulate.ipynb #5da4a463
+# %% ../nbs/01_simulate.ipynb #510f409e
 import math, time
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ from torchdiffeq import odeint
 from tqdm.auto import tqdm
 from .sde import *
 
-# %% ../nbs/01_simulate.ipynb #08e04427
+# %% ../nbs/01_simulate.ipynb #860ef17c
 def noise_term(sde, t, y, dW):
     "The increment `G(t, y) dW` for batch `y` `(B, d)` and Brownian increments `dW` `(B, m)`."
     gp = getattr(sde, 'g_prod', None)
@@ -24,7 +24,7 @@ def noise_term(sde, t, y, dW):
     if getattr(sde, 'noise_type', 'general')=='diagonal': return G*dW
     return (G@dW[...,None])[...,0]
 
-# %% ../nbs/01_simulate.ipynb #d5755c8b
+# %% ../nbs/01_simulate.ipynb #7ede559d
 def _step_euler(sde, t, y, h, dW):
     return y + sde.f(t, y)*h + noise_term(sde, t, y, dW)
 
@@ -35,11 +35,11 @@ def _step_heun(sde, t, y, h, dW):
 
 METHODS = dict(euler=_step_euler, heun=_step_heun)
 
-# %% ../nbs/01_simulate.ipynb #a2c3b174
+# %% ../nbs/01_simulate.ipynb #a5b6d82d
 def _additive_g_prod(self, t, y, v): return v@self.G.to(y).T
 AdditiveSDE.g_prod = _additive_g_prod
 
-# %% ../nbs/01_simulate.ipynb #b7e4ceae
+# %% ../nbs/01_simulate.ipynb #bbe687ff
 def default_device(device=None):
     "`device` as a `torch.device`; `None` picks CUDA when available, else CPU."
     return torch.device(device if device is not None else ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -51,7 +51,7 @@ def to_device(obj, device):
         if isinstance(v, torch.Tensor): setattr(obj, k, v.to(device))
     return obj
 
-# %% ../nbs/01_simulate.ipynb #9439eb8e
+# %% ../nbs/01_simulate.ipynb #a432c14f
 def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              y0, # initial state `(d,)` or `(batch, d)`
              t1:float, # final time
@@ -81,7 +81,7 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     if y.dim()!=2: raise ValueError(f"y0 must be (d,) or (batch, d), got shape {tuple(y.shape)}")
     if not torch.isfinite(y).all(): raise ValueError(f"initial state y0 has {int((~torch.isfinite(y)).any(-1).sum())} non-finite rows; pass finite values")
     to_device(sde, device)
-    d,m = check_sde(sde, y, t0)
+    d,m = check_sde(sde, y[:2], t0)  # a couple of rows: forming G for the whole batch can be large
     step = METHODS[method]
     if seed is None: seed = int(torch.randint(0, 2**62, (1,)))
     gen = torch.Generator(device).manual_seed(seed)
@@ -112,7 +112,7 @@ def _diverged(first_bad, t0, dt, B):
     raise FloatingPointError(f"simulation diverged: {len(bad)} of {B} trajectories became non-finite, the first at step {s} (t={t0+s*dt:g}); "
                              "reduce dt, use method='heun', or check the drift for blow-up")
 
-# %% ../nbs/01_simulate.ipynb #5ee92021
+# %% ../nbs/01_simulate.ipynb #4667ca0b
 def first_passage(ts, # saved times `(T,)`
                   ys, # saved path `(T, batch, d)`
                   hit, # function of states `(T, batch, d)` -> bool `(T, batch)`
@@ -123,7 +123,7 @@ def first_passage(ts, # saved times `(T,)`
     tf = ts.to(ys.device)[idx].double()
     return torch.where(h.any(0), tf, torch.full_like(tf, float('nan')))
 
-# %% ../nbs/01_simulate.ipynb #788ef5f6
+# %% ../nbs/01_simulate.ipynb #03a96cb6
 def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     "Deterministic flow `dz/dt = f(t, z)` of `sde` at times `t`, via torchdiffeq's `odeint`; `(T, batch, d)`."
     f = getattr(sde, 'f', sde)
@@ -132,7 +132,7 @@ def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     opts = dict(step_size=dt) if dt is not None else None
     with torch.no_grad(): return odeint(lambda t,y: f(t, y), y0, torch.as_tensor(t, dtype=y0.dtype), method=method, options=opts, **kw)
 
-# %% ../nbs/01_simulate.ipynb #e9e45309
+# %% ../nbs/01_simulate.ipynb #48169efe
 def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function `f(t, y)`
                       y0, # initial states `(batch, d)`: each gives one estimate
                       k:int=None, # number of exponents (default: all d)
@@ -144,7 +144,7 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
                       device=None, # None: CUDA when present
                      ):
     "Lyapunov exponents of the deterministic drift of `sde`; returns `(mean (k,), per-trajectory (batch, k))`."
-    f = getattr(sde, 'f', sde)
+    f,jv = getattr(sde, 'f', sde),getattr(sde, 'jvp', None)
     device = default_device(device)
     if hasattr(sde, 'f'): to_device(sde, device)
     y = torch.as_tensor(y0, dtype=dtype, device=device)
@@ -155,9 +155,10 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
     if nsub < 1 or abs(nsub*dt-renorm) > 1e-9: raise ValueError(f"renorm={renorm} must be a whole number of steps dt={dt}")
     def rhs(t, s):
         z,V = s[:, :d],s[:, d:].reshape(B, k, d)
-        Z = z[:,None].expand(B, k, d).reshape(B*k, d)
+        Z = z[:,None].expand(B, k, d).reshape(B*k, d).contiguous()
         fz = f(t, z)
-        _,JV = torch.func.jvp(lambda u: f(t, u), (Z,), (V.reshape(B*k, d),))
+        if jv is not None: JV = jv(t, Z, V.reshape(B*k, d))
+        else: _,JV = torch.func.jvp(lambda u: f(t, u), (Z,), (V.reshape(B*k, d),))
         return torch.cat([fz, JV.reshape(B, k*d)], 1)
     tgrid = torch.linspace(0, renorm, nsub+1, dtype=dtype, device=device)
     with torch.no_grad():

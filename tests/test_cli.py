@@ -28,8 +28,11 @@ def test_diverging_run_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 def test_demo_writes_report(tmp_path):
-    r = run_ddm('demo', 'hopf', '--out', str(tmp_path/'o'), '--device', 'cpu', '--set', 't1=10.')
+    r = run_ddm('demo', 'hopf', '--out', str(tmp_path/'o'), '--device', 'cpu', '--set', 't1=10.', 'n=128', 'samples=4000')
     assert r.returncode == 0, r.stderr
     rep = json.loads((tmp_path/'o'/'metrics.json').read_text())
-    assert rep['preset'] == 'hopf' and rep['device'] == 'cpu'
-    assert (tmp_path/'o'/'target.png').stat().st_size > 1000
+    assert rep['preset'] == 'hopf' and rep['device'] == 'cpu' and rep['N'] == 128
+    assert rep['fit']['drift_error'] < 0.02 and rep['metrics']['cov_err'] < 0.2   # the embedding is faithful
+    for f in ('compare', 'trajectories', 'attractor', 'vector_field'): assert (tmp_path/'o'/f'{f}.png').stat().st_size > 1000
+    from ddm_nb.network import load_net
+    assert load_net(tmp_path/'o'/'network.pt').d == 128

@@ -1,0 +1,186 @@
+"""The documentation site: `make docs` (tools/build_docs.py) builds `_docs/` offline; every page is served on
+127.0.0.1 and opened in headless Chromium (Debian package, driven by its own command line: `--dump-dom` for the
+DOM after MathJax ran, `--screenshot` for `_docs/screenshots/<page>.png`, kept as CI artifacts)."""
+import ast, html, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading
+from functools import partial
+from pathlib import Path
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT/'nbs'
+DOCS = ROOT/'_docs'
+CHROMIUM = next(filter(None, map(shutil.which, ['chromium', 'chromium-browser', 'google-chrome'])), None)
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         '--hide-scrollbars', '--enable-logging=stderr', '--v=0', '--window-size=1280,2400',
+         '--virtual-time-budget=15000']
+MATHJAX_SRC = '_static/mathjax/tex-svg-full.js'
+# a code cell that draws: matplotlib calls, or a `plot_*`/`show_*` helper of the package
+_re_plots = re.compile(r'\bplt\.\w+\(|\.(plot|scatter|imshow|stairs|hist|quiver|streamplot|contourf?|pcolormesh|'
+                       r'fill_between|errorbar|bar)\(|\bplot_\w+\(|\bshow_\w+\(|\bdisplay\(\s*Image\(')
+
+def _notebooks():
+    "The notebooks that must become pages (nbdev's own glob: skips `_*` and `.*`)"
+    from nbdev.doclinks import nbglob
+    return sorted(Path(f) for f in nbglob(NBS))
+
+def _page(nb):
+    from nbdev.config import nbpath2html
+    return nbpath2html(nb.relative_to(NBS)).as_posix()
+
+def _directives(src): return {m.group(1) for m in re.finditer(r'^\s*#\|\s*([\w-]+)', src, re.M)}
+
+def _expect(nb):
+    "What the page of notebook `nb` must show: title, whether it draws figures and math, its exported API"
+    import nbformat
+    from nbdev.config import get_config
+    flags = set(str(get_config().get('tst_flags', '')).split())
+    cells = nbformat.read(nb, as_version=4).cells
+    md = [c.source for c in cells if c.cell_type == 'markdown']
+    title = next((m.group(1).strip() for s in md[:1] for m in [re.search(r'^#\s+(.+)$', s, re.M)] if m), nb.stem)
+    shown = [c.source for c in cells if c.cell_type == 'code' and not (_directives(c.source) & ({'hide', 'export', 'exporti'} | flags))
+             and not re.search(r'^\s*#\|\s*eval:\s*false', c.source, re.M)]
+    api = []
+    for c in cells:
+        if c.cell_type == 'code' and _directives(c.source) & {'export', 'exports'} and 'hide' not in _directives(c.source):
+            try: tree = ast.parse(c.source)
+            except SyntaxError: continue
+            api += [o.name for o in tree.body if isinstance(o, (ast.FunctionDef, ast.ClassDef)) and not o.name.startswith('_')]
+    return dict(title=title, figures=any(_re_plots.search(s) for s in shown),
+                math=any(re.search(r'\$[^$\n]+\$', s) for s in md), api=api)
+
+NOTEBOOKS = _notebooks()
+
+@pytest.fixture(scope='session')
+def build():
+    """Build the site once per session (`make docs`); executions are cached in _docs/.cache, so a rebuild is cheap.
+    With DDM_DOCS_PREBUILT=1, use the `_docs/` an earlier `make docs` left."""
+    if os.environ.get('DDM_DOCS_PREBUILT') == '1' and (DOCS/'pages.json').exists(): return None
+    return subprocess.run([sys.executable, 'tools/build_docs.py'], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+
+@pytest.fixture(scope='session')
+def site(build):
+    "The built site; pages of notebooks that failed are there too, showing the error (their tests fail on it)"
+    if not (DOCS/'pages.json').exists():
+        pytest.fail(f'tools/build_docs.py wrote no site:\n{build.stdout[-5000:]}\n{build.stderr[-3000:]}')
+    return DOCS
+
+def test_build_succeeds(build, site):
+    if build is None: pytest.skip('DDM_DOCS_PREBUILT=1: built by an earlier `make docs`')
+    assert build.returncode == 0, f'tools/build_docs.py failed (rc {build.returncode}):\n{build.stdout[-5000:]}\n{build.stderr[-3000:]}'
+
+@pytest.fixture(scope='session')
+def chromium():
+    if CHROMIUM is None:
+        msg = 'Chromium not installed (Debian: apt-get install chromium; `make docs-deps` does it)'
+        if os.environ.get('CI') == 'true': pytest.fail(msg + ': CI must run the browser checks')
+        pytest.skip(msg)
+    return CHROMIUM
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    log = []
+    def log_message(self, fmt, *args): pass
+    def log_request(self, code='-', size='-'): self.log.append((self.path, int(code) if str(code).isdigit() else code))
+
+@pytest.fixture(scope='session')
+def server(site):
+    "`_docs/` served on 127.0.0.1 at a free port, in a thread"
+    handler = type('H', (_Handler,), {'log': []})
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(site)))
+    t = threading.Thread(target=httpd.serve_forever, daemon=True); t.start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}', handler.log
+    httpd.shutdown(); httpd.server_close()
+
+def test_every_notebook_is_a_page(site):
+    pages = json.loads((site/'pages.json').read_text())
+    assert [p['page'] for p in pages if p['page'] != 'index.html'] == [_page(nb) for nb in NOTEBOOKS if nb.name != 'index.ipynb']
+    assert (site/'index.html').exists() and 'index.ipynb' in [nb.name for nb in NOTEBOOKS]
+    for nb in NOTEBOOKS:
+        text = (site/_page(nb)).read_text()
+        for other in NOTEBOOKS: assert f'href="{_page(other)}"' in text, f'{_page(nb)}: sidebar lacks {_page(other)}'
+        for src in re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"]+)"', text):
+            assert not re.match(r'(?:https?:)?//', src), f'{_page(nb)} loads {src} from the network'
+
+def test_quarto_config_valid(site):
+    "nbdev-docs still works where Quarto exists: _quarto.yml parses and the metadata files it names are there"
+    q = yaml.safe_load((ROOT/'_quarto.yml').read_text())
+    assert (NBS/'_quarto.yml').resolve() == (ROOT/'_quarto.yml').resolve()
+    assert q['project']['type'] == 'website'
+    for f in q['metadata-files']: assert (NBS/f).exists(), f'nbs/{f} missing (tools/build_docs.py writes it)'
+    assert yaml.safe_load((NBS/'nbdev.yml').read_text())['project']['output-dir'] == '_docs'
+    listed = yaml.safe_load((NBS/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    assert sorted(listed) == sorted(nb.relative_to(NBS).as_posix() for nb in NOTEBOOKS)
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_page_in_chromium(nb, server, chromium, tmp_path):
+    base, log = server
+    page, want = _page(nb), _expect(nb)
+    assert (DOCS/page).exists(), f'no page {page} for {nb.name} in _docs/'
+    shots = DOCS/'screenshots'; shots.mkdir(exist_ok=True)
+    shot = shots/page.replace('/', '__').replace('.html', '.png')
+    shot.unlink(missing_ok=True)
+    n0 = len(log)
+    r = subprocess.run([chromium, *FLAGS, f'--user-data-dir={tmp_path/"profile"}', f'--screenshot={shot}',
+                        '--dump-dom', f'{base}/{page}'], capture_output=True, text=True, timeout=120)
+    dom = r.stdout
+    assert r.returncode == 0 and '<html' in dom, f'chromium failed on {page} (rc {r.returncode}):\n{r.stderr[-2000:]}'
+    assert shot.exists() and shot.stat().st_size > 10_000, f'no screenshot of {page}'
+    # every request of the page was served (favicon aside)
+    bad = [(p, c) for p, c in log[n0:] if c != 200 and not p.startswith('/favicon')]
+    assert not bad, f'{page}: failed requests {bad}'
+    assert any(p.lstrip('/') == page for p, _ in log[n0:])
+    # title, in the tab and as the heading
+    title = html.unescape(re.search(r'<title>(.*?)</title>', dom, re.S).group(1)).strip()
+    assert title in (want['title'], f"{want['title']} – ddm-nb"), f'{page}: title {title!r}, want {want["title"]!r}'
+    h1 = re.search(r'<h1\b[^>]*>(.*?)</h1>', dom, re.S)
+    assert h1 and want['title'] in html.unescape(re.sub(r'<[^>]+>', '', h1.group(1))), f'{page}: first heading'
+    # no error output: nbconvert renders errors and stderr as application/vnd.jupyter.stderr
+    assert 'Traceback (most recent call last)' not in dom, f'{page} shows a traceback'
+    built = re.search(r'Error building this page:(.*?)</ul>', dom, re.S)
+    assert not built, f'{page}: the build failed: ' + html.unescape(re.sub(r'<[^>]+>', ' ', built.group(1))).strip()
+    for block in re.findall(r'data-mime-type="application/vnd\.jupyter\.stderr"[^>]*>(.*?)</div>', dom, re.S):
+        txt = html.unescape(re.sub(r'<[^>]+>', '', block))
+        assert not re.search(r'\b\w*(Error|Exception)\b', txt), f'{page} shows an error output:\n{txt[:1500]}'
+    console = [l for l in r.stderr.splitlines() if ':CONSOLE' in l]
+    assert not [l for l in console if re.search(r'Uncaught|Error|Failed', l)], f'{page}: console errors {console}'
+    # rendered math, without TeX errors
+    if want['math']:
+        assert dom.count('<mjx-container') > 0, f'{page}: math not rendered by MathJax'
+    errs = re.findall(r'<[^<>]*\b(?:data-mjx-error="[^"]*"|data-mml-node="merror")', dom)
+    assert not errs, f'{page}: MathJax could not typeset some TeX: {errs[:3]}'
+    # figures on the pages whose notebooks draw
+    imgs = re.findall(r'<img\b[^>]*\bsrc="(data:image/(?:png|jpeg|svg\+xml)[^"]{200,}|[^"]+\.(?:png|jpe?g|svg))"', dom)
+    if want['figures']: assert imgs, f'{page}: no figure, though {nb.name} draws one'
+    # API docs for every exported public function and class
+    for name in want['api']:
+        assert re.search(rf'<h[2-4]\b[^>]*>\s*(?:<[^>]+>\s*)*{re.escape(name)}\b', dom), f'{page}: no API docs for {name}'
+
+def test_page_pipeline(tmp_path):
+    "One small notebook through the pipeline: flagged cells skipped with a note, nbdev's `show_doc`, folds, figure, math"
+    import importlib.util, nbformat
+    spec = importlib.util.spec_from_file_location('build_docs', ROOT/'tools'/'build_docs.py')
+    bd = importlib.util.module_from_spec(spec); spec.loader.exec_module(bd)
+    work = DOCS/'.cache'/'selftest'; shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)  # inside the repo: nbdev config applies
+    C = nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('# Self test\n> the pipeline, with $x^2$'),
+        C('#| export\ndef foo(x:int # an int\n       ): "Foo of $x$."; return x'),
+        C('#| slow\nprint("SLOW" + "RAN")'), C('#| eval: false\nprint("EVAL" + "RAN")'), C('#| hide\nprint("HID" + "CELL")'),
+        C('import matplotlib.pyplot as plt'), C('plt.plot([1, 2, 3]);'), C('#| exports\ndef bar(): "Bar."'), C('foo(3)')])
+    nbformat.write(nb, work/'t.ipynb')
+    try:
+        r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--work', str(work/'t.ipynb'), str(work/'out.ipynb')],
+                           capture_output=True, text=True, timeout=300, env={**os.environ, 'MPLBACKEND': 'Agg'})
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = nbformat.read(work/'out.ipynb', as_version=4)
+        assert out.metadata.ddm_docs['errors'] == [] and out.metadata.ddm_docs['title'] == 'Self test'
+        page = bd.prepare(out, 'Self test', 'the pipeline')
+        body, _ = bd._exporter().from_notebook_node(page, resources={'metadata': {'name': 'T', 'path': str(work)},
+            'ddm': dict(pages=[dict(href='t.html', title='Self test')], current='t.html', prefix='', site='ddm-nb')})
+    finally: shutil.rmtree(work, ignore_errors=True)
+    assert 'SLOWRAN' not in body and 'EVALRAN' not in body and 'HID' not in body   # not executed / not shown
+    assert 'Not run when building the docs' in body and '#| slow' in body
+    assert re.search(r'<h3[^>]*>foo', body) and re.search(r'<h3[^>]*>bar', body)       # API docs from show_doc
+    assert 'Foo of $x$.' in body and re.search(r'<details class="ddm-fold" open(="")?><summary>Exported source</summary>', body)
+    assert body.count('data:image/png;base64') >= 1 and MATHJAX_SRC in body and '<title>Self test' in body
+    assert not re.search(r'#\|', re.sub(r'<[^>]+>', '', body.split('Not run when building')[0]))  # directives stripped

@@ -1,0 +1,404 @@
+"""Build the documentation site offline into `_docs/`, without Quarto.
+
+Each notebook in `nbs/` becomes one HTML page:
+1. execute it in a real kernel (nbconvert's `ExecutePreprocessor`, this venv's ipykernel), skipping the
+   cells nbdev-test skips (`tst_flags` in pyproject's [tool.nbdev]: `#| slow`, `#| gpu`, `#| notest`,
+   `#| eval: false`), in a subprocess per notebook with a timeout, two at a time;
+2. process it with nbdev's own doc processors (`nbdev.processors.FilterDefaults`: frontmatter, `show_doc`
+   API docs for exported symbols, `#| hide`/`#| export` cells removed, ...) -- what `nbdev-docs` feeds Quarto;
+3. render it with nbconvert's `HTMLExporter` (lab template, figures embedded as PNG data, MathJax 3 served
+   from `_docs/_static/`, so pages need no network), with a sidebar listing every page.
+
+Steps 1-2 are cached in `_docs/.cache/` by a hash of the notebook, the package sources, the nbdev config and
+this script, so a rebuild after changing one notebook executes only that notebook (unless `ddm_nb/` changed).
+`nbs/nbdev.yml` and `nbs/sidebar.yml` are refreshed with nbdev's own functions so `nbdev-docs` keeps working
+where Quarto is installed.
+
+    python tools/build_docs.py [--force] [--only 00_sde ...] [--jobs 2] [--timeout 600]
+
+`--jobs` and `--timeout` (seconds per notebook) default to $DDM_DOCS_JOBS (2) and $DDM_DOCS_NB_TIMEOUT (600).
+
+Exits non-zero, naming the notebooks, when a notebook fails or times out (its page then shows the error).
+"""
+import argparse, hashlib, html, json, os, re, shutil, signal, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT/'_docs'
+CACHE = OUT/'.cache'
+KERNEL = 'ddm-nb-docs'
+MATHJAX = '_static/mathjax/tex-svg-full.js'
+SKIP_NOTE = 'Not run when building the docs (<code>#| {flag}</code> cell).'
+WIDGET_NOTE = 'Interactive widget: run this notebook in Jupyter to use it.'
+
+# ---------------------------------------------------------------- helpers
+
+def _log(*a): print(*a, flush=True)
+
+def notebooks(nbs):
+    "The notebooks that become pages, as nbdev finds them (skips `_*`, `.*`), index first"
+    from nbdev.doclinks import nbglob
+    files = sorted(Path(f) for f in nbglob(nbs))
+    return sorted(files, key=lambda p: (p.relative_to(nbs).as_posix() != 'index.ipynb', p.relative_to(nbs).as_posix()))
+
+def page_name(nb, nbs):
+    "nbdev's page name for `nb` (numeric prefix stripped: 00_sde.ipynb -> sde.html), relative to the site root"
+    from nbdev.config import nbpath2html
+    return nbpath2html(nb.relative_to(nbs)).as_posix()
+
+def _sha(*parts):
+    h = hashlib.sha256()
+    for p in parts: h.update(p if isinstance(p, bytes) else str(p).encode()); h.update(b'\0')
+    return h.hexdigest()
+
+def common_hash(cfg):
+    "Hash of everything a page depends on besides its own notebook: the package, presets, nbdev config, the worker"
+    lib = Path(cfg.lib_path)
+    import inspect
+    files = sorted(lib.rglob('*.py')) + [ROOT/'settings.ini']
+    try:
+        import tomllib
+        nbdev_cfg = json.dumps(tomllib.loads(cfg.config_file.read_text()).get('tool', {}).get('nbdev', {}), sort_keys=True)
+    except ImportError: nbdev_cfg = cfg.config_file.read_text()   # Python 3.10: the whole pyproject.toml
+    worker = ''.join(inspect.getsource(f) for f in (_skipped, work)) + SKIP_NOTE + KERNEL
+    return _sha(worker, nbdev_cfg, *[f'{f.relative_to(ROOT)}'.encode() + f.read_bytes() for f in files if f.exists()])
+
+def first_title(nb_path):
+    "Title and subtitle as nbdev reads them: the first markdown cell's `# title` and `> description`"
+    import nbformat
+    nb = nbformat.read(nb_path, as_version=4)
+    for c in nb.cells:
+        if c.cell_type != 'markdown': continue
+        m = re.search(r'^#\s+(.+?)\s*$', c.source, re.M)
+        if m:
+            d = re.search(r'^>\s*(.+?)\s*$', c.source, re.M)
+            return m.group(1), (d.group(1) if d else '')
+        break
+    return nb_path.stem, ''
+
+def ensure_kernelspec():
+    "A kernelspec for this interpreter in `_docs/.cache/jupyter`, first on JUPYTER_PATH (nothing written to the venv)"
+    kdir = CACHE/'jupyter'/'kernels'/KERNEL
+    spec = {'argv': [sys.executable, '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+            'display_name': 'Python 3 (ddm-nb docs)', 'language': 'python'}
+    kdir.mkdir(parents=True, exist_ok=True)
+    kf = kdir/'kernel.json'
+    if not kf.exists() or json.loads(kf.read_text()) != spec: kf.write_text(json.dumps(spec, indent=1))
+    os.environ['JUPYTER_PATH'] = os.pathsep.join([str(CACHE/'jupyter'), *filter(None, [os.environ.get('JUPYTER_PATH')])])
+
+def refresh_quarto_files():
+    "Keep `nbs/nbdev.yml` and `nbs/sidebar.yml` (the metadata files `_quarto.yml` names) current, as `nbdev-docs` does"
+    from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+    cwd = os.getcwd(); os.chdir(ROOT)
+    try:
+        refresh_quarto_yml()
+        nbdev_sidebar.__wrapped__()
+    finally: os.chdir(cwd)
+
+# ---------------------------------------------------------------- worker: execute + nbdev-process one notebook
+
+def _skipped(src, flags):
+    "Indices of the cells nbdev-test would not run, with the flag that skips each (or '')"
+    from nbdev.process import NBProcessor
+    from nbdev.test import _skip_cell
+    nb = NBProcessor(src, rm_directives=False, process=True).nb
+    skip = _skip_cell(nb, flags)
+    res = {}
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == 'code' and skip(c):
+            res[i] = next(iter(set(flags) & set((getattr(c, 'directives_', {}) or {}).keys())), '')
+    return res
+
+def work(src, dst, timeout):
+    "Execute notebook `src`, process it with nbdev's doc processors, write the result to `dst`"
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from nbdev.config import get_config
+    src, dst = Path(src).resolve(), Path(dst).resolve()
+    ensure_kernelspec()
+    os.chdir(src.parent)
+    cfg = get_config()
+    flags = cfg.get('tst_flags', '')
+    flags = flags.split() if isinstance(flags, str) else list(flags)
+    skipped = _skipped(src, flags)
+
+    class Exec(ExecutePreprocessor):
+        def preprocess_cell(self, cell, resources, index):
+            if index in skipped:
+                if skipped[index]:
+                    cell.outputs = [nbformat.v4.new_output('display_data', data={
+                        'text/html': f'<p class="ddm-skipped">{SKIP_NOTE.format(flag=skipped[index])}</p>'})]
+                return cell, resources
+            return super().preprocess_cell(cell, resources, index)
+
+    # figures inline in a real kernel, whatever the caller's MPLBACKEND (pytest runs with Agg)
+    os.environ.pop('MPLBACKEND', None)
+    os.environ.pop('IN_TEST', None)
+    nb = nbformat.read(src, as_version=4)
+    errors, t0 = [], time.time()
+    ep = Exec(timeout=min(int(cfg.get('cell_timeout', 600) or 600), timeout), kernel_name=KERNEL,
+              allow_errors=True, record_timing=False)
+    try: ep.preprocess(nb, {'metadata': {'path': str(src.parent)}})
+    except Exception as e: errors.append(f'execution stopped: {type(e).__name__}: {e}')
+    for i, c in enumerate(nb.cells):
+        for o in c.get('outputs', []):
+            if o.output_type == 'error': errors.append(f'cell {i}: {o.ename}: {o.evalue}')
+    t_exec = time.time() - t0
+
+    from fastcore.nbio import dict2nb, write_nb
+    from nbdev.processors import FilterDefaults
+    pnb = dict2nb(json.loads(nbformat.writes(nb)))
+    pnb.path_ = str(src)
+    os.environ['IN_TEST'] = '1'   # as nbdev's own doc processing does
+    try: FilterDefaults()(pnb)
+    except Exception as e:
+        errors.append(f'nbdev processing: {type(e).__name__}: {e}')
+        pnb = dict2nb(json.loads(nbformat.writes(nb)))
+    fm = dict(getattr(pnb, 'frontmatter_', {}) or {})
+    pnb.metadata['ddm_docs'] = dict(title=fm.get('title'), description=fm.get('description'), errors=errors,
+                                    seconds=round(t_exec, 1))
+    write_nb(pnb, dst)
+    return 1 if errors else 0
+
+# ---------------------------------------------------------------- page assembly
+
+_re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')
+
+def _brief(e):
+    "First and last line of an error message (nbdev's include the whole cell in between)"
+    ls = [l for l in str(e).strip().splitlines() if l.strip()] or ['?']
+    return (ls[0][:300] + (f' ... {ls[-1][:300]}' if len(ls) > 1 else '')).replace('`', "'")
+
+def _unquote(s): return s[1:-1] if len(s) > 1 and s[0] == s[-1] and s[0] in '"\'' else s
+
+def prepare(nb, title, description, site='ddm-nb'):
+    "Turn an nbdev-processed notebook (Quarto cell options, YAML frontmatter) into one nbconvert renders as Quarto would"
+    import nbformat
+    cells, std = [], {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
+    for c in nb.cells:
+        for k in set(c) - std: del c[k]    # nbdev's working marks (e.g. `has_sd`)
+        c.metadata.pop('execution', None)  # CaptureShell's timings (not valid nbformat)
+        if c.cell_type == 'raw' and c.source.lstrip().startswith('---'): continue   # frontmatter: rendered as the header
+        if c.cell_type == 'code':
+            lines, opts = c.source.splitlines(), {}
+            while lines and (m := _re_dir.match(lines[0])): opts[m.group(1)] = _unquote(m.group(2)); lines.pop(0)
+            c.source = '\n'.join(lines)
+            if opts.get('include') == 'false': continue
+            if opts.get('echo') == 'false' or not c.source.strip(): c.metadata.setdefault('transient', {})['remove_source'] = True
+            if opts.get('output') == 'false': c.outputs = []
+            if 'code-fold' in opts and opts['code-fold'] != 'false':
+                c.metadata['ddm_fold'] = opts.get('code-summary', 'Code')
+                c.metadata['ddm_fold_open'] = opts['code-fold'] == 'show'
+            for o in c.get('outputs', []):
+                if 'application/vnd.jupyter.widget-view+json' in o.get('data', {}):
+                    o['data'] = {'text/html': f'<p class="ddm-widget">{WIDGET_NOTE}</p>'}
+        cells.append(c)
+    head = f'# {title}'
+    if description: head += f'\n\n> {description}'
+    nb.cells = [nbformat.v4.new_markdown_cell(head)] + cells
+    nb.metadata.pop('widgets', None)   # the widget manager would be fetched from a CDN; outputs say so instead
+    nb.metadata['title'] = title if title == site else f'{title} – {site}'
+    return nb
+
+TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_js_mathjax -%}
+<script>
+window.MathJax = {
+  tex: {inlineMath: [['$', '$'], ['\\(', '\\)']], displayMath: [['$$', '$$'], ['\\[', '\\]']],
+        processEscapes: true, processEnvironments: true, tags: 'ams'},
+  svg: {fontCache: 'global'}
+};
+</script>
+<script id="MathJax-script" async src="{{ resources.ddm.prefix }}""" + MATHJAX + r""""></script>
+{%- endblock html_head_js_mathjax -%}
+{%- block extra_css -%}<link rel="stylesheet" href="{{ resources.ddm.prefix }}_static/site.css">{%- endblock extra_css -%}
+{%- block body_header -%}
+<body class="ddm-site" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<nav class="ddm-sidebar" aria-label="pages">
+<a class="ddm-brand" href="{{ resources.ddm.prefix }}index.html">{{ resources.ddm.site }}</a>
+<ul>
+{%- for p in resources.ddm.pages %}
+<li><a href="{{ resources.ddm.prefix }}{{ p.href }}"{% if p.href == resources.ddm.current %} class="active" aria-current="page"{% endif %}>{{ p.title | e }}</a></li>
+{%- endfor %}
+</ul>
+</nav>
+<main class="jp-Notebook ddm-page">
+{%- endblock body_header -%}
+{% block body_footer %}
+</main>
+</body>
+{% endblock body_footer %}
+{% block input_group -%}
+{%- if cell.metadata.get('ddm_fold') -%}
+<details class="ddm-fold"{% if cell.metadata.get('ddm_fold_open') %} open{% endif %}><summary>{{ cell.metadata.ddm_fold | e }}</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock input_group %}
+"""
+
+CSS = """
+body.ddm-site { margin: 0; background: var(--jp-layout-color0, #fff); }
+.ddm-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 15rem; overflow-y: auto; box-sizing: border-box;
+  padding: 1.25rem 1rem; background: #f6f7f9; border-right: 1px solid #e1e4e8; font: 14px/1.4 system-ui, sans-serif; }
+.ddm-sidebar ul { list-style: none; margin: 0; padding: 0; }
+.ddm-sidebar li a { display: block; padding: .3rem .5rem; border-radius: 4px; color: #24548f; text-decoration: none; }
+.ddm-sidebar li a:hover { background: #e8edf3; }
+.ddm-sidebar li a.active { background: #dde7f3; font-weight: 600; color: #173a63; }
+.ddm-brand { display: block; font-size: 1.25rem; font-weight: 700; color: #173a63; text-decoration: none; margin: 0 .5rem 1rem; }
+main.ddm-page { margin-left: 15rem; max-width: 62rem; padding: 1.5rem 2.5rem 4rem; box-sizing: border-box; }
+main.ddm-page > .jp-Cell:first-child blockquote { border-left: none; margin: 0; padding: 0; color: #555; font-size: 1.1em; }
+details.ddm-fold > summary { cursor: pointer; color: #666; font-size: .85em; margin: .25rem 0; }
+.ddm-skipped, .ddm-widget { color: #777; font-style: italic; font-size: .9em; margin: 0; }
+.jp-RenderedMarkdown table { margin: .5rem 0; }
+.jp-RenderedMarkdown pre { background: #f5f6f7; padding: .5rem .75rem; border-radius: 4px; overflow-x: auto; }
+.jp-InputArea, .jp-InputArea-editor { overflow: visible; }
+.jp-InputArea-editor .highlight pre { overflow-x: auto; }
+@media (max-width: 800px) {
+  .ddm-sidebar { position: static; width: auto; border-right: none; border-bottom: 1px solid #e1e4e8; }
+  main.ddm-page { margin-left: 0; padding: 1rem; }
+}
+"""
+
+def _exporter():
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+    return HTMLExporter(template_name='lab', extra_loaders=[DictLoader({'ddm_page.html.j2': TEMPLATE})],
+                        template_file='ddm_page.html.j2', embed_images=True,
+                        exclude_input_prompt=True, exclude_output_prompt=True, theme='light')
+
+def write_static(nbs):
+    "MathJax 3 (from the `django-static-mathjax` wheel, a dev dependency) and the site CSS, into `_docs/_static/`"
+    try: import mathjax
+    except ImportError: sys.exit('build_docs: MathJax not found: pip install -e ".[dev]" (needs django-static-mathjax)')
+    src = Path(mathjax.__file__).parent/'static'/'mathjax'/'es5'/'tex-svg-full.js'
+    dst = OUT/MATHJAX
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists() or dst.stat().st_size != src.stat().st_size: shutil.copyfile(src, dst)
+    extra = (nbs/'styles.css').read_text() if (nbs/'styles.css').exists() else ''
+    (OUT/'_static'/'site.css').write_text(CSS + '\n/* nbs/styles.css */\n' + extra)
+
+def render(pages, nbs, cfg):
+    "Write every page; return the names of the pages that show errors"
+    import nbformat
+    exp = _exporter()
+    links = [dict(href=p['href'], title=p['title']) for p in pages]
+    absolute = f"{cfg.get('doc_host', '')}{cfg.get('doc_baseurl', '')}".rstrip('/') + '/'
+    for p in pages:
+        if not p['selected']: continue
+        prefix = '../' * p['href'].count('/')
+        res = {'metadata': {'name': p['title'], 'path': str(p['nb'].parent)},
+               'ddm': dict(pages=links, current=p['href'], prefix=prefix, site=cfg.get('title', 'ddm-nb'))}
+        if p['proc'] is not None:
+            nb = prepare(nbformat.read(p['proc'], as_version=4), p['title'], p['description'], res['ddm']['site'])
+        else:
+            nb = prepare(nbformat.v4.new_notebook(), p['title'], p['description'], res['ddm']['site'])
+        if p['errors']:
+            msg = '\n'.join(f'- `{_brief(e)}`' for e in p['errors'])
+            nb.cells.insert(1, nbformat.v4.new_markdown_cell(f'**Error building this page:**\n\n{msg}'))
+        body, _ = exp.from_notebook_node(nb, resources=res)
+        if absolute.startswith('http'): body = body.replace(f'href="{absolute}', f'href="{prefix}')
+        dst = OUT/p['href']
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(body)
+    return [p['href'] for p in pages if p['selected'] and p['errors']]
+
+# ---------------------------------------------------------------- driver
+
+def run_workers(todo, jobs, timeout):
+    "Run `work` for each (nb, dst) in subprocesses, `jobs` at a time, each killed (with its kernel) after `timeout` s"
+    running, done, todo = {}, {}, list(todo)
+    while todo or running:
+        while todo and len(running) < jobs:
+            nb, dst = todo.pop(0)
+            log = open(dst.with_suffix('.log'), 'w')
+            pr = subprocess.Popen([sys.executable, __file__, '--work', str(nb), str(dst), '--timeout', str(timeout)],
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                  env={**os.environ, 'OMP_NUM_THREADS': '1' if jobs > 1 else os.environ.get('OMP_NUM_THREADS', '')})  # no oversubscription
+            running[nb] = (pr, time.time(), log, dst)
+            _log(f'  executing {nb.name} ...')
+        time.sleep(0.2)
+        for nb, (pr, t0, log, dst) in list(running.items()):
+            rc = pr.poll()
+            if rc is None and time.time() - t0 > timeout:
+                os.killpg(pr.pid, signal.SIGKILL); pr.wait(); rc = 'timeout'
+            if rc is None: continue
+            log.close(); del running[nb]
+            done[nb] = (rc, time.time() - t0)
+            _log(f'  {nb.name}: {"timed out after %ds" % timeout if rc == "timeout" else "ok" if rc == 0 else "errors"}'
+                 f' ({done[nb][1]:.0f}s)')
+    return done
+
+def build(force=False, only=None, jobs=2, timeout=600):
+    from nbdev.config import get_config
+    os.chdir(ROOT)
+    t0 = time.time()
+    cfg = get_config()
+    nbs = Path(cfg.nbs_path)
+    refresh_quarto_files()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    ensure_kernelspec()
+    common = common_hash(cfg)
+    pages, todo = [], []
+    for nb in notebooks(nbs):
+        title, desc = first_title(nb)
+        key = _sha(common, nb.relative_to(ROOT).as_posix(), nb.read_bytes())[:16]
+        stem = nb.relative_to(nbs).with_suffix('').as_posix().replace('/', '__')
+        cached = CACHE/f'{stem}.{key}.ipynb'
+        p = dict(nb=nb, href=page_name(nb, nbs), title=title, description=desc, proc=cached, errors=[], stem=stem)
+        p['selected'] = not only or any(o in nb.name for o in only)
+        pages.append(p)
+        if not p['selected']: continue
+        if force or not cached.exists():
+            for old in [*CACHE.glob(f'{stem}.*.ipynb'), *CACHE.glob(f'{stem}.*.log')]: old.unlink()
+            todo.append((nb, CACHE/f'{stem}.{key}.tmp.ipynb'))
+    _log(f'build_docs: {len(pages)} pages, {len(todo)} to execute ({jobs} at a time, {timeout}s each)')
+    done = run_workers(todo, jobs, timeout)
+    for p in pages:
+        tmp = p['proc'].with_name(p['proc'].name.replace('.ipynb', '.tmp.ipynb'))
+        if p['nb'] in done:
+            rc, _ = done[p['nb']]
+            log = tmp.with_suffix('.log')
+            if rc == 'timeout': p['errors'] = [f'timed out after {timeout}s']
+            elif not tmp.exists(): p['errors'] = [f'worker failed (rc {rc}): ' + (log.read_text()[-2000:] if log.exists() else '')]
+            if tmp.exists():
+                import nbformat
+                meta = nbformat.read(tmp, as_version=4).metadata.get('ddm_docs', {})
+                p['errors'] += meta.get('errors', [])
+                if p['errors']: p['proc'] = tmp            # shown, never reused
+                else: tmp.replace(p['proc']); log.unlink(missing_ok=True)
+            else: p['proc'] = None
+    write_static(nbs)
+    failed = render(pages, nbs, cfg)
+    if not only:   # drop pages of notebooks that are gone
+        keep = {p['href'] for p in pages}
+        for f in OUT.glob('*.html'):
+            if f.name not in keep: f.unlink()
+    (OUT/'pages.json').write_text(json.dumps([dict(page=p['href'], notebook=p['nb'].relative_to(ROOT).as_posix(),
+        title=p['title'], errors=p['errors']) for p in pages], indent=1))
+    _log(f'build_docs: wrote {sum(p["selected"] for p in pages)} pages to {OUT.relative_to(ROOT)}/ in {time.time()-t0:.0f}s')
+    if failed:
+        for p in pages:
+            for e in p['errors']: _log(f'  ERROR {p["nb"].name}: {_brief(e)}')
+        _log(f'build_docs: {len(failed)} page(s) with errors: {", ".join(failed)}')
+        return 1
+    return 0
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--force', action='store_true', help='execute notebooks even when cached')
+    ap.add_argument('--only', nargs='*', help='build only the pages of notebooks whose name contains one of these')
+    ap.add_argument('--jobs', type=int, default=int(os.environ.get('DDM_DOCS_JOBS', min(2, os.cpu_count() or 1))))
+    ap.add_argument('--timeout', type=int, default=int(os.environ.get('DDM_DOCS_NB_TIMEOUT', 600)),
+                    help='seconds per notebook (execution and processing)')
+    ap.add_argument('--work', nargs=2, metavar=('NB', 'DST'), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.work: return work(*a.work, timeout=a.timeout)
+    return build(force=a.force, only=a.only, jobs=max(1, a.jobs), timeout=a.timeout)
+
+if __name__ == '__main__': sys.exit(main())
