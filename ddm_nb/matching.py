@@ -7,7 +7,7 @@ Docs: https://example.invalid/ddm-nb/matching.html.md"""
 # %% auto #0
 __all__ = ['sample_target', 'random_embedding', 'drift_errors', 'diffusion_error', 'fit', 'refine_fit']
 
-# %% ../nbs/03_matching.ipynb #4b73b0be
+# %% ../nbs/03_matching.ipynb #ae782cea
 import math, time
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from .sde import *
 from .simulate import *
 from .network import *
 
-# %% ../nbs/03_matching.ipynb #7bceaac1
+# %% ../nbs/03_matching.ipynb #9e96a772
 def sample_target(sde, # target SDE
                   n:int, # number of samples
                   source:str='invariant', # 'invariant' (simulated stationary states) or 'box' (uniform in `box`)
@@ -42,7 +42,7 @@ def sample_target(sde, # target SDE
     z = ys[-per:].reshape(-1, sde.d).cpu()
     return z[torch.randperm(len(z), generator=g)[:n]]
 
-# %% ../nbs/03_matching.ipynb #398190a5
+# %% ../nbs/03_matching.ipynb #74c01a03
 def random_embedding(sde, N:int, gain:float=0.5, seed:int=0):
     "Random `(M, c)` placing the latent states of `sde` in the nonlinear range of N neurons."
     if N < sde.d+1: raise ValueError(f"need N > d: N={N} neurons cannot embed a {sde.d}-dimensional system")
@@ -51,7 +51,7 @@ def random_embedding(sde, N:int, gain:float=0.5, seed:int=0):
     c = torch.randn(N, generator=g) - M@sde.center
     return M, c
 
-# %% ../nbs/03_matching.ipynb #4dfe528d
+# %% ../nbs/03_matching.ipynb #99254262
 def _ridge(P, Y, lam):
     "Ridge of targets `Y (K, q)` on features `P (K, N)` with an intercept; returns `(A (q, N), beta (q,))` in float64."
     P,Y = P.double(),Y.double()
@@ -62,7 +62,7 @@ def _ridge(P, Y, lam):
     A = torch.cholesky_solve(Pc.T@(Y-Ym), torch.linalg.cholesky(G)).T
     return A, Ym - A@mu
 
-# %% ../nbs/03_matching.ipynb #0aa69c4b
+# %% ../nbs/03_matching.ipynb #52956db7
 def drift_errors(net, sde, z):
     "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points)."
     with torch.no_grad():
@@ -80,7 +80,7 @@ def diffusion_error(net, sde, z):
         D,Dn = diffusion(sde, z),latent_diffusion(net, z)
         return float(((Dn-D)**2).sum((-1,-2)).mean().sqrt()/(D**2).sum((-1,-2)).mean().sqrt().clamp_min(1e-30))
 
-# %% ../nbs/03_matching.ipynb #8b28c06b
+# %% ../nbs/03_matching.ipynb #a6566fa5
 def _noise_loading(sde, z, P, lam):
     "Latent noise loading for the network: `dict(L=...)` if the target's noise is additive, else a fit `dict(V=, s=, m=)`."
     G = sde.g(0., z)
@@ -91,7 +91,7 @@ def _noise_loading(sde, z, P, lam):
     V,s = _ridge(P, Ls.reshape(len(z), -1), lam)
     return dict(V=V.float(), s=s.float(), m=sde.d)
 
-# %% ../nbs/03_matching.ipynb #2b99c232
+# %% ../nbs/03_matching.ipynb #962e513e
 def _adam(net, sde, ztr, zte, symmetric=False, off_manifold=0., epochs=200, lr=1e-3, batch_size=1024, weight_decay=0.,
           patience=20, seed=0, device='cpu', progress=None):
     "Full-rank gradient drift matching of `net` (in place); returns the training history."
@@ -125,7 +125,7 @@ def _adam(net, sde, ztr, zte, symmetric=False, off_manifold=0., epochs=200, lr=1
     net.W,net.b = state
     return hist
 
-# %% ../nbs/03_matching.ipynb #b29e802a
+# %% ../nbs/03_matching.ipynb #b37f15c8
 def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally `y0`, `scale`, `center`, `t_scale`)
         net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
         tau:float=0.1, # network time constant τ (ignored when an RNN is given)
@@ -182,8 +182,8 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
     net.meta.update(fit=rep, target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
     return net, rep
 
-# %% ../nbs/03_matching.ipynb #7d2b90ae
-def refine_fit(net, target, z, steps:int=100, horizon:float=0.5, n_t:int=10, batch:int=128, lr:float=1e-4, dt:float=None, seed:int=0, progress=None):
+# %% ../nbs/03_matching.ipynb #0ccd2018
+def refine_fit(net, target, z, steps:int=100, horizon:float=0.5, n_t:int=10, batch:int=128, lr:float=1e-5, dt:float=None, seed:int=0, progress=None):
     "Fine-tune `net`'s `(W, b)` in place on a short-horizon trajectory loss of the deterministic skeleton; returns the loss history."
     from torchdiffeq import odeint, odeint_adjoint
     device = net.W.device
@@ -201,6 +201,6 @@ def refine_fit(net, target, z, steps:int=100, horizon:float=0.5, n_t:int=10, bat
         with torch.no_grad(): zt = odeint(lambda t,y: target.f(t, y), z0, tgrid, method='rk4', options=dict(step_size=dt))
         xt = odeint_adjoint(fn, net.embed(z0), tgrid, method='rk4', options=dict(step_size=dt), adjoint_params=tuple(fn.parameters()))
         l = ((net.readout(xt) - zt)**2).sum(-1).mean()/scale
-        opt.zero_grad(); l.backward(); opt.step(); hist.append(float(l))
+        opt.zero_grad(); l.backward(); opt.step(); hist.append(l.item())
     net.W,net.b = fn.W.detach(),fn.b.detach()
     return hist

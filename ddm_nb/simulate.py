@@ -7,15 +7,16 @@ Docs: https://example.invalid/ddm-nb/simulate.html.md"""
 # %% auto #0
 __all__ = ['METHODS', 'noise_term', 'default_device', 'to_device', 'simulate', 'first_passage', 'skeleton', 'lyapunov_spectrum']
 
-# %% ../nbs/01_simulate.ipynb #510f409e
+# %% ../nbs/01_simulate.ipynb #9647df05
 import math, time
+from functools import partial
 import numpy as np
 import torch
 from torchdiffeq import odeint
 from tqdm.auto import tqdm
 from .sde import *
 
-# %% ../nbs/01_simulate.ipynb #860ef17c
+# %% ../nbs/01_simulate.ipynb #48171fa0
 def noise_term(sde, t, y, dW):
     "The increment `G(t, y) dW` for batch `y` `(B, d)` and Brownian increments `dW` `(B, m)`."
     gp = getattr(sde, 'g_prod', None)
@@ -24,7 +25,7 @@ def noise_term(sde, t, y, dW):
     if getattr(sde, 'noise_type', 'general')=='diagonal': return G*dW
     return (G@dW[...,None])[...,0]
 
-# %% ../nbs/01_simulate.ipynb #7ede559d
+# %% ../nbs/01_simulate.ipynb #6df020a8
 def _step_euler(sde, t, y, h, dW):
     return y + sde.f(t, y)*h + noise_term(sde, t, y, dW)
 
@@ -35,11 +36,11 @@ def _step_heun(sde, t, y, h, dW):
 
 METHODS = dict(euler=_step_euler, heun=_step_heun)
 
-# %% ../nbs/01_simulate.ipynb #a5b6d82d
+# %% ../nbs/01_simulate.ipynb #3255731c
 def _additive_g_prod(self, t, y, v): return v@self.G.to(y).T
 AdditiveSDE.g_prod = _additive_g_prod
 
-# %% ../nbs/01_simulate.ipynb #bbe687ff
+# %% ../nbs/01_simulate.ipynb #9463b28f
 def default_device(device=None):
     "`device` as a `torch.device`; `None` picks CUDA when available, else CPU."
     return torch.device(device if device is not None else ('cuda' if torch.cuda.is_available() else 'cpu'))
@@ -51,7 +52,7 @@ def to_device(obj, device):
         if isinstance(v, torch.Tensor): setattr(obj, k, v.to(device))
     return obj
 
-# %% ../nbs/01_simulate.ipynb #a432c14f
+# %% ../nbs/01_simulate.ipynb #7236bd99
 def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              y0, # initial state `(d,)` or `(batch, d)`
              t1:float, # final time
@@ -66,6 +67,7 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              progress:bool=None, # progress bar (None: only for long runs)
              check_every:int=1000, # steps between divergence checks
              noise:bool=True, # False integrates the deterministic skeleton with the same scheme
+             fused:bool=False, # compile the step (drift, noise, divergence check) into fused kernels with torch.compile
             ):
     "Integrate `sde` on `[t0, t1]` with a fixed step; return `(ts, ys)` with `ys` of shape `(T, batch, d)`."
     if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
@@ -93,11 +95,12 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     zero = torch.zeros(B, m, dtype=dtype, device=device)
     if progress is None: progress = steps*B*d > 5e8
     bar = tqdm(total=steps, disable=not progress, desc=f'simulate {getattr(sde,"name",type(sde).__name__)}', leave=False)
+    adv = _fused(sde, step, device) if fused else partial(_advance, sde, step)
     with torch.no_grad():
         for i in range(steps):
             dW = torch.randn(B, m, generator=gen, device=device, dtype=dtype).mul_(sq) if noise else zero
-            y = step(sde, t0+i*dt, y, dt, dW)
-            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(y).all(-1), i+1, first_bad)
+            ti,ii = (torch.tensor(t0+i*dt, dtype=dtype, device=device),torch.tensor(i+1, device=device)) if fused else (t0+i*dt,i+1)
+            y,first_bad = adv(ti, y, dt, dW, first_bad, ii)
             if (i+1) % save_every==0: ys[(i+1)//save_every] = y
             if (i+1) % check_every==0 or i+1==steps:
                 bar.update((i+1)-bar.n)
@@ -106,13 +109,23 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     ts = t0 + dt*save_every*torch.arange(nsave, dtype=torch.float64)
     return ts.to(dtype), ys
 
+def _advance(sde, step, t, y, h, dW, first_bad, i):
+    "One step, and the first non-finite step of each trajectory, tracked on the device (no host sync)."
+    y = step(sde, t, y, h, dW)
+    return y,torch.where((first_bad < 0) & ~torch.isfinite(y).all(-1), i, first_bad)
+
+def _fused(sde, step, device):
+    "`_advance` compiled by torch.compile (inductor: C++ on CPU, Triton + CUDA graphs on GPU)."
+    mode = 'reduce-overhead' if torch.device(device).type=='cuda' else None
+    return torch.compile(partial(_advance, sde, step), mode=mode, dynamic=False)
+
 def _diverged(first_bad, t0, dt, B):
     bad = first_bad[first_bad >= 0]
     s = int(bad.min())
     raise FloatingPointError(f"simulation diverged: {len(bad)} of {B} trajectories became non-finite, the first at step {s} (t={t0+s*dt:g}); "
                              "reduce dt, use method='heun', or check the drift for blow-up")
 
-# %% ../nbs/01_simulate.ipynb #4667ca0b
+# %% ../nbs/01_simulate.ipynb #d92a4cb7
 def first_passage(ts, # saved times `(T,)`
                   ys, # saved path `(T, batch, d)`
                   hit, # function of states `(T, batch, d)` -> bool `(T, batch)`
@@ -123,7 +136,7 @@ def first_passage(ts, # saved times `(T,)`
     tf = ts.to(ys.device)[idx].double()
     return torch.where(h.any(0), tf, torch.full_like(tf, float('nan')))
 
-# %% ../nbs/01_simulate.ipynb #03a96cb6
+# %% ../nbs/01_simulate.ipynb #d5e46c5b
 def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     "Deterministic flow `dz/dt = f(t, z)` of `sde` at times `t`, via torchdiffeq's `odeint`; `(T, batch, d)`."
     f = getattr(sde, 'f', sde)
@@ -132,7 +145,7 @@ def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     opts = dict(step_size=dt) if dt is not None else None
     with torch.no_grad(): return odeint(lambda t,y: f(t, y), y0, torch.as_tensor(t, dtype=y0.dtype), method=method, options=opts, **kw)
 
-# %% ../nbs/01_simulate.ipynb #48169efe
+# %% ../nbs/01_simulate.ipynb #6a73db38
 def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function `f(t, y)`
                       y0, # initial states `(batch, d)`: each gives one estimate
                       k:int=None, # number of exponents (default: all d)
