@@ -46,9 +46,15 @@ def _expect(nb):
         if c.cell_type == 'code' and _directives(c.source) & {'export', 'exports'} and 'hide' not in _directives(c.source):
             try: tree = ast.parse(c.source)
             except SyntaxError: continue
-            api += [o.name for o in tree.body if isinstance(o, (ast.FunctionDef, ast.ClassDef)) and not o.name.startswith('_')]
+            api += [_doc_name(o) for o in tree.body if isinstance(o, (ast.FunctionDef, ast.ClassDef)) and not o.name.startswith('_')]
     return dict(title=title, figures=any(_re_plots.search(s) for s in shown),
                 math=any(re.search(r'\$[^$\n]+\$', s) for s in md), api=api)
+
+def _doc_name(o):
+    "The heading nbdev gives `o`: `Class.method` for a fastcore `@patch` on `self:Class`, else its name"
+    patched = any(getattr(d, 'id', None) == 'patch' or getattr(getattr(d, 'func', None), 'id', None) == 'patch' for d in o.decorator_list)
+    ann = o.args.args[0].annotation if patched and o.args.args else None
+    return f'{ann.id}.{o.name}' if isinstance(ann, ast.Name) else o.name
 
 NOTEBOOKS = _notebooks()
 
