@@ -6,6 +6,7 @@
 Per step, for the same random asymmetric network `tau dx = (-x + W tanh(x) + b) dt + tau Sigma dW` (Euler–Maruyama):
   ddm        ddm_nb.simulate.simulate (the library's loop: noise, drift, divergence tracking, sparse saving)
   ddm_fused  the same with fused=True (torch.compile; CUDA graphs on a GPU)
+  ddm_bf16   the library's loop in bfloat16 (dtype=torch.bfloat16); --tf32 allows TF32 matmuls for the float32 runs on a GPU
   torchsde   torchsde.sdeint(method='euler') on the same network object
   plain      a hand-written PyTorch loop: y += drift*dt + noise, nothing else
   matmul     tanh(x) @ W.T alone: the floor of any step
@@ -42,6 +43,8 @@ def bench_size(N, B, steps, device, skip=()):
     x0 = torch.zeros(B, N, device=device)
     out = dict(N=N, batch=B, steps=steps)
     out['ddm'] = timeit(lambda: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False), steps, device)
+    if 'bf16' not in skip:
+        out['ddm_bf16'] = timeit(lambda: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, dtype=torch.bfloat16), steps, device)
     if 'fused' not in skip:
         t = time.perf_counter(); simulate(net, x0, 2*dt, dt, seed=0, device=device, fused=True); out['fused_compile_s'] = time.perf_counter()-t
         out['ddm_fused'] = timeit(lambda: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, fused=True), steps, device)
@@ -64,7 +67,7 @@ def bench_size(N, B, steps, device, skip=()):
             for _ in range(steps): r = torch.tanh(x0)@W.T
         return r
     out['matmul'] = timeit(mm, steps, device)
-    for k in ('ddm', 'ddm_fused', 'plain'):
+    for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'plain'):
         if out.get(k) and out.get('torchsde'): out[f'speedup_{k}_vs_torchsde'] = out['torchsde']/out[k]
         if out.get(k): out[f'{k}_over_matmul'] = out[k]/out['matmul']
     return out
@@ -113,7 +116,7 @@ def train_memory(device, N=1024, batches=(2048, 8192, 32768)):
 
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    keys = [k for k in ('ddm', 'ddm_fused', 'torchsde', 'plain', 'matmul') if any(r.get(k) for r in res)]
+    keys = [k for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'torchsde', 'plain', 'matmul') if any(r.get(k) for r in res)]
     fig,ax = plt.subplots(figsize=(6, 3.5))
     for i,k in enumerate(keys):
         ax.bar([j + 0.15*i for j in range(len(res))], [r.get(k) or 0 for r in res], 0.15, label=k)
@@ -128,10 +131,12 @@ def main(argv=None):
     ap.add_argument('--batch', type=int, nargs='+', default=None, help='batch sizes (default: 64 256 on CPU, 1024 on GPU)')
     ap.add_argument('--steps', type=int, default=None)
     ap.add_argument('--fit', type=int, nargs=2, default=None, metavar=('N', 'K'), help='closed-form fit size (default 1024 1e5 CPU, 4096 1e5 GPU)')
-    ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused torchsde fit train")
+    ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused bf16 torchsde fit train")
+    ap.add_argument('--tf32', action='store_true', help='allow TF32 matmuls on a GPU (torch.backends.cuda.matmul.allow_tf32)')
     ap.add_argument('--out', default=None)
     a = ap.parse_args(argv)
     gpu = torch.device(a.device).type == 'cuda'
+    if a.tf32: torch.backends.cuda.matmul.allow_tf32 = True
     sizes = a.sizes or ([256, 1024, 4096] if gpu else [256, 1024])
     batches = a.batch or ([1024] if gpu else [64, 256])
     steps = a.steps or (500 if gpu else 100)
@@ -140,7 +145,7 @@ def main(argv=None):
         for B in batches:
             r = bench_size(N, B, steps, a.device, a.skip); r['device'] = a.device; res.append(r)
             print(json.dumps(r), flush=True)
-    rep = dict(device=a.device, gpu=torch.cuda.get_device_name() if gpu else None, cpu=platform.processor() or platform.machine(),
+    rep = dict(device=a.device, tf32=a.tf32, gpu=torch.cuda.get_device_name() if gpu else None, cpu=platform.processor() or platform.machine(),
                threads=torch.get_num_threads(), torch=torch.__version__, step=res, sparse_memory=sparse_memory(a.device),
                peak_memory_mb=peak_memory(a.device))
     if 'train' not in a.skip: rep['train_memory'] = train_memory(a.device); print(json.dumps(rep['train_memory']))

@@ -7,7 +7,7 @@ Docs: https://example.invalid/ddm-nb/network.html.md"""
 # %% auto #0
 __all__ = ['PHI', 'RNN', 'latent_drift', 'off_manifold_drift', 'latent_diffusion', 'save_net', 'load_net']
 
-# %% ../nbs/02_network.ipynb #e443153a
+# %% ../nbs/02_network.ipynb #738fcc45
 import math
 from pathlib import Path
 import torch
@@ -15,10 +15,10 @@ import torch.nn.functional as F
 from .sde import *
 from .simulate import *
 
-# %% ../nbs/02_network.ipynb #8deef435
+# %% ../nbs/02_network.ipynb #d30170e6
 PHI = dict(tanh=torch.tanh, sigmoid=torch.sigmoid, softplus=F.softplus)
 
-# %% ../nbs/02_network.ipynb #e3802e4c
+# %% ../nbs/02_network.ipynb #3f0e5195
 class RNN(SDE):
     "Continuous-time RNN `τ dx = (−x + W φ(x) + b + B u(t)) dt + τ Σ(x) dW` with latent embedding `x = M z + c`."
     def __init__(self,
@@ -66,7 +66,7 @@ class RNN(SDE):
         "Drift `(−x + W φ(x) + b + B u(t)) / τ` for states `x` `(batch, N)`."
         W,b = self.W.to(x.dtype),self.b.to(x.dtype)  # no-ops unless integrating in another precision
         r = self.act(x)@W.T + b - x
-        if self.B is not None and self.u is not None: r = r + torch.as_tensor(self.u(t), dtype=x.dtype, device=x.device)@self.B.T
+        if self.B is not None and self.u is not None: r = r + torch.as_tensor(self.u(t), dtype=x.dtype, device=x.device)@self.B.to(x.dtype).T
         return r/self.tau
     def jvp(self, t, x, v):
         "Jacobian-vector products `∂f(x) v` for states `x` and tangents `v` `(batch, N)`: `(−v + (φ'(x) v) Wᵀ)/τ`."
@@ -75,20 +75,21 @@ class RNN(SDE):
         return ((dphi*v)@self.W.to(x.dtype).T - v)/self.tau
     def Lx(self, x):
         "Latent noise loading `L(x)` `(batch, d, m)` (Σ = M L)."
-        if self.V is None: return self.L.expand(len(x), *self.L.shape)
-        return (self.act(x)@self.V.T + self.s).reshape(len(x), self.latent_dim, self.m_lat)
+        if self.V is None: return self.L.to(x.dtype).expand(len(x), *self.L.shape)
+        return (self.act(x)@self.V.to(x.dtype).T + self.s.to(x.dtype)).reshape(len(x), self.latent_dim, self.m_lat)
     def g_prod(self, t, x, v):
         "Noise increment `Σ(x) v` for `v` `(batch, m)`."
         v1 = v[:, :self.m_lat]
-        lat = v1@self.L.T if self.V is None else (self.Lx(x)@v1[...,None])[...,0]
-        out = lat@self.M.T
+        M,Mp = self.M.to(v.dtype),self.Mp.to(v.dtype)  # no-ops unless integrating in another precision
+        lat = v1@self.L.to(v.dtype).T if self.V is None else (self.Lx(x)@v1[...,None])[...,0]
+        out = lat@M.T
         if self.off_noise > 0:
             v2 = v[:, self.m_lat:]
-            out = out + self.off_noise*(v2 - (v2@self.Mp.T)@self.M.T)
+            out = out + self.off_noise*(v2 - (v2@Mp.T)@M.T)
         return out
     def g(self, t, x):
         "Noise loading `Σ(x)` `(batch, N, m)` (for small N and checks; `simulate` uses `g_prod`)."
-        G = self.M@self.Lx(x)
+        G = self.M.to(x.dtype)@self.Lx(x)
         if self.off_noise > 0:
             P = self.off_noise*(torch.eye(self.d, device=x.device) - self.M@self.Mp)
             G = torch.cat([G, P.expand(len(x), *P.shape)], -1)
@@ -101,7 +102,7 @@ class RNN(SDE):
         return z@self.M.to(z.dtype).T + self.c.to(z.dtype)
     def __repr__(self): return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g})"
 
-# %% ../nbs/02_network.ipynb #ac450783
+# %% ../nbs/02_network.ipynb #15dd82c7
 def latent_drift(net, z, t=0.):
     "Latent drift `M⁺ f_net(M z + c)` of `net` at latent states `z` `(batch, d)`."
     return net.readout(net.f(t, net.embed(z)) + net.c)
@@ -116,7 +117,7 @@ def latent_diffusion(net, z, t=0.):
     L = net.Lx(net.embed(z))
     return 0.5*L@L.transpose(-1, -2)
 
-# %% ../nbs/02_network.ipynb #3de24011
+# %% ../nbs/02_network.ipynb #86037142
 _FIELDS = ('W','b','M','c','L','V','s','B')
 
 def save_net(net, path):
