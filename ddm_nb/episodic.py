@@ -7,7 +7,7 @@ Docs: https://example.invalid/ddm-nb/episodic.html.md"""
 # %% auto #0
 __all__ = ['forward_fraction', 'cycle_period', 'CyclicWells']
 
-# %% ../nbs/07_episodic.ipynb #b4e711b0
+# %% ../nbs/07_episodic.ipynb #7d5c9239
 import math
 import torch
 from .sde import *
@@ -16,7 +16,7 @@ from .network import *
 from .matching import *
 from .metrics import *
 
-# %% ../nbs/07_episodic.ipynb #1cf5def2
+# %% ../nbs/07_episodic.ipynb #b4a64908
 def forward_fraction(labels, # core-set labels `(T, batch)` from `label_wells`
                      K:int, # number of wells, in cyclic order
                     )->float:
@@ -26,7 +26,7 @@ def forward_fraction(labels, # core-set labels `(T, batch)` from `label_wells`
     n = int(T.sum())
     return float(T[k, (k+1) % K].sum())/n if n else math.nan
 
-# %% ../nbs/07_episodic.ipynb #4e1c7b19
+# %% ../nbs/07_episodic.ipynb #0e5afdc9
 def cycle_period(ts, # saved times `(T,)`
                  labels, # core-set labels `(T, batch)`
                  K:int, # number of wells, in cyclic order
@@ -40,10 +40,16 @@ def cycle_period(ts, # saved times `(T,)`
     time = float((h*(labels[:-1] >= 0)).sum())
     return K*time/net if net > 0 else math.inf
 
-# %% ../nbs/07_episodic.ipynb #eab7a33d
+# %% ../nbs/07_episodic.ipynb #b3e53f26
 class CyclicWells(MultiWell):
     "`MultiWell`'s wells with a rotation about the ring's centre: `f = −∇U + ω J z`."
     def __init__(self, K=3, eps=0.2, omega=0., radius=1.5, width=0.6):
         super().__init__(K=K, eps=eps, omega=omega, radius=radius, width=width)
         self.name = 'cyclic_wells'
     def f(self, t, y): return -self.grad_U(y) + self.omega*torch.stack([-y[:,1], y[:,0]], -1)
+    def stable_states(self, t1:float=30.):
+        "The wells as they sit with the current: end points `(K, 2)` of the noiseless flow from the patterns."
+        ys = simulate(self, self.mu, t1=t1, dt=0.02, noise=False, device='cpu')[1]
+        if (ys[-1]-ys[-50]).norm(dim=-1).max() > 1e-3:
+            raise ValueError(f"omega={self.omega:g} leaves no wells: the noiseless flow circulates (a limit cycle) instead of coming to rest; use a smaller omega (about 0.75 or less at the default shape)")
+        return ys[-1]

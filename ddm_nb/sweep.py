@@ -8,7 +8,7 @@ Docs: https://example.invalid/ddm-nb/sweep.html.md"""
 __all__ = ['BACKENDS', 'point_key', 'grid_points', 'Table', 'read_sweep', 'run_point', 'sweep', 'parse_grid', 'preset_params',
            'preset_run', 'check_preset_grid', 'sweep_parser', 'sweep_cli']
 
-# %% ../nbs/10_sweep.ipynb #9f7dad31
+# %% ../nbs/10_sweep.ipynb #57a3c025
 import argparse, csv, difflib, functools, inspect, io, itertools, json, math, numbers, os, socket, sys, time, warnings
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from .sde import *
 from .simulate import *
 from .cli import get_preset, presets_path, _parse
 
-# %% ../nbs/10_sweep.ipynb #b74202e9
+# %% ../nbs/10_sweep.ipynb #20ce9bf3
 def _plain(v):
     "A numpy or torch scalar as a Python value; anything else unchanged."
     if isinstance(v, np.generic) or (isinstance(v, torch.Tensor) and v.numel()==1): return v.item()
@@ -37,7 +37,7 @@ def point_key(point:dict)->str:
     ks = sorted(k for k in point if k!='seed') + (['seed'] if 'seed' in point else [])
     return '|'.join(f'{k}={_fmt(point[k])}' for k in ks)
 
-# %% ../nbs/10_sweep.ipynb #66ae5ef0
+# %% ../nbs/10_sweep.ipynb #1790a1fb
 def _kind(like):
     "'int', 'float' or None: what a parameter annotated or defaulting to `like` takes."
     if like in (int, 'int') or (isinstance(like, int) and not isinstance(like, bool)): return 'int'
@@ -70,7 +70,7 @@ def _seeds(seeds):
         return list(range(seeds))
     return _check_axis('seed', seeds, 'int', what='seeds')
 
-# %% ../nbs/10_sweep.ipynb #6600a0c2
+# %% ../nbs/10_sweep.ipynb #925ab4dc
 def grid_points(experiment, # `experiment(**params, seed=...) -> dict` of scalar metrics
                 grid:dict, # parameter name -> list of values
                 seeds=1, # a list of seeds, or `n` for seeds `0..n-1`
@@ -100,7 +100,7 @@ def grid_points(experiment, # `experiment(**params, seed=...) -> dict` of scalar
     ss = _seeds(seeds)
     return [dict(zip(axes, combo), seed=s) for combo in itertools.product(*axes.values()) for s in ss]
 
-# %% ../nbs/10_sweep.ipynb #e1558f14
+# %% ../nbs/10_sweep.ipynb #0c3e18db
 class Table(list):
     "Rows of a sweep, one dict per point; renders as a table in notebooks, pivots for heat maps, writes CSV."
     @property
@@ -129,7 +129,7 @@ class Table(list):
         lines = ['| '+' | '.join(cols)+' |', '|'+'---|'*len(cols)] + ['| '+' | '.join(f(r.get(c, '')) for c in cols)+' |' for r in self[:n]]
         return '\n'.join(lines) + (f'\n\n… {len(self)} rows' if len(self) > n else '')
 
-# %% ../nbs/10_sweep.ipynb #8dd58163
+# %% ../nbs/10_sweep.ipynb #e4ea1b49
 def _value(s):
     "A CSV field as a Python value."
     if s=='': return None
@@ -154,7 +154,7 @@ def read_sweep(out)->Table:
     if bad: warnings.warn(f"{out}: ignored {bad} malformed or repeated rows")
     return tbl
 
-# %% ../nbs/10_sweep.ipynb #0e8bce3f
+# %% ../nbs/10_sweep.ipynb #dc007ef3
 class _SweepFile:
     "Append-only CSV of finished points, locked against a second writer; one flushed, synced line per row."
     def __init__(self, path, params):
@@ -189,7 +189,7 @@ class _SweepFile:
 
     def close(self): self.f.close()
 
-# %% ../nbs/10_sweep.ipynb #ef9582b1
+# %% ../nbs/10_sweep.ipynb #e2f22550
 def run_point(experiment, point:dict)->dict:
     "Run `experiment` at `point`; its row: key, parameters, seed, metrics and wall time in `seconds`."
     t0 = time.perf_counter()
@@ -207,7 +207,7 @@ def run_point(experiment, point:dict)->dict:
     row['seconds'] = round(dt, 4)
     return row
 
-# %% ../nbs/10_sweep.ipynb #3154247b
+# %% ../nbs/10_sweep.ipynb #d8242b8a
 def _run_local(experiment, todo, record, **kw):
     for p in todo: record(run_point(experiment, p))
 
@@ -247,7 +247,7 @@ def _run_ray(experiment, todo, record, address=None, num_gpus=None, num_cpus=1, 
 
 BACKENDS = dict(local=_run_local, ray=_run_ray)
 
-# %% ../nbs/10_sweep.ipynb #0f2befb2
+# %% ../nbs/10_sweep.ipynb #9797e057
 def sweep(experiment, # `experiment(**params, seed=...) -> dict` of scalar metrics
           grid:dict, # parameter name -> list of values; the points are their cartesian product
           out=None, # CSV file, one row per finished point; an existing one is resumed (None: rows in memory only)
@@ -279,7 +279,7 @@ def sweep(experiment, # `experiment(**params, seed=...) -> dict` of scalar metri
         if f: f.close()
     return Table(done[point_key(p)] for p in points)
 
-# %% ../nbs/10_sweep.ipynb #86a09b11
+# %% ../nbs/10_sweep.ipynb #13ff9f0d
 def parse_grid(specs:list)->dict:
     "`['key=v1,v2', 'key2=lo:hi:n']` as a grid dict; `lo:hi:n` is `n` evenly spaced values from `lo` to `hi`."
     grid = {}
@@ -302,7 +302,7 @@ def parse_grid(specs:list)->dict:
             grid[k] = [_parse(t) for t in vs]
     return grid
 
-# %% ../nbs/10_sweep.ipynb #8fde7af9
+# %% ../nbs/10_sweep.ipynb #2ac61b12
 def preset_params(preset:str=None, path=None)->dict:
     "The values `ddm sweep` can vary in `preset` (its settings and `system.<parameter>`), with the preset's values."
     p = get_preset(preset, path)
@@ -349,7 +349,7 @@ def check_preset_grid(preset:str, grid:dict, path=None)->dict:
         except (ValueError, TypeError) as e: raise type(e)(f"grid point {point_key(ov)}: {e}") from None
     return g
 
-# %% ../nbs/10_sweep.ipynb #0c05c7c6
+# %% ../nbs/10_sweep.ipynb #a58696c4
 def sweep_parser(sub=None):
     "The parser of `ddm sweep`; added to the subcommands `sub` of `ddm` when given."
     desc = 'Run a preset over a parameter grid; one CSV row per point, resumable, in this process or on a Ray cluster.'
