@@ -6,7 +6,8 @@ Docs: https://example.invalid/ddm-nb/matching.html.md"""
 
 # %% auto #0
 __all__ = ['FitWarning', 'drift_jacobian', 'drift_rates', 'mixing', 'invariant_samples', 'sample_target', 'random_embedding',
-           'drift_errors', 'diffusion_error', 'saturation', 'jacobian_error', 'fit', 'refine_fit']
+           'drift_errors', 'diffusion_error', 'saturation', 'jacobian_error', 'fit', 'refine_fit', 'LatentFlow',
+           'drift_increments', 'fit_data']
 
 # %% ../nbs/03_matching.ipynb #ae782cea
 import math, time
@@ -280,6 +281,7 @@ def _estimates(target, z, tau, seed):
     "Region, time scales and τ for `target` from samples `z`; returns `(center, scale, tau, estimates)`."
     center,scale,src = _region(target, z)
     rates = drift_rates(target, z[torch.randperm(len(z), generator=torch.Generator().manual_seed(seed))[:512]])
+    if not torch.isfinite(rates).all(): raise ValueError("target drift is not finite (or its Jacobian is not) at the samples")
     est = dict(center=center.tolist(), scale=scale.tolist(), region=src, t_fast=1/float(rates.max()), t_relax=1/float(rates.median()))
     if tau is None: tau,est['tau'] = (0.1,'default 0.1 (t_scale hint)') if getattr(target, 't_scale', None) is not None else (0.1*est['t_relax'],'0.1 t_relax')
     return center, scale, tau, est
@@ -314,7 +316,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         z=None, # explicit matching samples `(K, d)` (overrides `samples`/`source`)
         y0=None, # start state `(d,)` or batch `(k, d)` of the sampler (default: the target's `y0` hint)
         sampler:dict=None, # sampler settings, e.g. `dict(dt=1e-3, burn=10., chains=256, rhat=1.05, max_steps=100_000)`
-        halo:float=0., # Jacobian constraint: add copies of the samples displaced by N(0, (halo·scale)²)
+        halo:float=0.01, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²)
         independent:bool=True, # also measure the held-out errors on an independent sample run
         warn_above:float=0.05, # warn when a held-out drift or diffusion error exceeds this
        ):
@@ -332,7 +334,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     if len(z) < 10: raise ValueError(f"need at least 10 samples, got {len(z)}")
     ntr = int(len(z)*0.8); ztr,zte = z[:ntr],z[ntr:]
     center,scale,tau,est = _estimates(target, ztr, tau, seed)
-    if halo > 0: ztr = torch.cat([ztr, ztr + halo*scale*torch.randn(ztr.shape, generator=torch.Generator().manual_seed(seed+2))])
+    if halo > 0: ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
     ztr,zte = ztr.to(device),zte.to(device)
     to_device(target, device)
     if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M,net_or_size.c,net_or_size.tau,net_or_size.phi
@@ -399,3 +401,127 @@ def refine_fit(net, target, z, steps:int=100, horizon:float=0.5, n_t:int=10, bat
         opt.zero_grad(); l.backward(); opt.step(); hist.append(l.item())
     net.W,net.b = fn.W.detach(),fn.b.detach()
     return hist
+
+# %% ../nbs/03_matching.ipynb #2f5a8cee
+class LatentFlow:
+    "The drift of `net` on its latent plane, `f(z) = (M⁺Wφ(Mz+c) + M⁺(b−c) − z)/τ`, with its Jacobian-vector product: a d-dimensional flow for `lyapunov_spectrum`."
+    def __init__(self, net, dtype=torch.float64):
+        self.A,self.b,self.M,self.c = [t.to(dtype) for t in (net.Mp@net.W, net.Mp@(net.b - net.c), net.M, net.c)]
+        self.act,self.tau,self.phi = net.act,net.tau,net.phi
+    def f(self, t, z): return (self.act(z.to(self.M)@self.M.T + self.c)@self.A.T + self.b - z)/self.tau
+    def jvp(self, t, z, v):
+        x = (z.to(self.M)@self.M.T + self.c).requires_grad_(True)
+        with torch.enable_grad(): dphi, = torch.autograd.grad(self.act(x).sum(), x)
+        return ((dphi*(v.to(self.M)@self.M.T))@self.A.T - v)/self.tau
+
+# %% ../nbs/03_matching.ipynb #fe82ac66
+def drift_increments(ys, # recorded trajectories `(T, batch, d)`
+                     dt:float, # time between recorded states
+                     order:int=2, # 1: forward differences; 2: second-order forward differences (bias O(dt²))
+                    ):
+    "States `z_k` `(K, d)` and drift estimates `v_k` from their increments, with `E[v_k | z_k] = f(z_k) + O(dt^order)`."
+    if order==1: v = (ys[1:] - ys[:-1])/dt; z = ys[:-1]
+    elif order==2: v = (-3*ys[:-2] + 4*ys[1:-1] - ys[2:])/(2*dt); z = ys[:-2]
+    else: raise ValueError(f"order must be 1 or 2, got {order}")
+    return z.reshape(-1, ys.shape[-1]), v.reshape(-1, ys.shape[-1])
+
+def _drift_ridge(z, v, M, c, tau, phi, ridge):
+    "Closed-form drift matching on data: ridge of `τv + z` on the features; returns `(W, b, λ_abs)`."
+    P = PHI[phi](z@M.T + c); F = tau*v; Y = F + z
+    vphi = float(P.var(0).mean())
+    lam = ridge*vphi*min(1., float((F - F.mean(0)).pow(2).sum()/(Y - Y.mean(0)).pow(2).sum().clamp_min(1e-300)))
+    A,beta = _ridge(P, Y, lam)
+    return M@A.float(), M@beta.float() + c, lam
+
+def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajectory `(T, d)`
+             dt:float, # time between recorded states
+             net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
+             tau:float=None, # network time constant (default 0.1 t_relax, estimated from a first fit)
+             ridge:float=None, # relative ridge λ as in `fit` (default: chosen on the held-out record from 1e-6 … 1)
+             gain:float=0.5, # embedding gain
+             phi:str='tanh', # nonlinearity
+             order:int=None, # 1: forward differences; 2: second order, corrects their O(dt) bias (default: 2 when dt > t_relax/20)
+             state_dependent:bool=None, # state-dependent diffusion (None: decided by a held-out test)
+             held_out:float=0.2, # fraction of the record (its last time steps) held out
+             seed:int=0, # seeds the embedding
+             device=None, # None: CUDA when present
+             warn_above:float=0.05, # warn when the estimated drift or diffusion error exceeds this
+            ):
+    "Match a network to recorded trajectories: drift from increments, diffusion from the quadratic variation; return `(net, report)`."
+    t0,device = time.time(),default_device(device)
+    ys = torch.as_tensor(ys, dtype=torch.float32).cpu()
+    ys = ys[:,None] if ys.dim()==2 else ys
+    if ys.dim()!=3 or len(ys) < 20: raise ValueError(f"ys must be trajectories (T, batch, d) with T ≥ 20, got shape {tuple(ys.shape)}")
+    if not torch.isfinite(ys).all(): raise ValueError("ys contains non-finite values: drop or interpolate them first")
+    if not dt > 0: raise ValueError(f"dt must be positive, got {dt}")
+    d,rep = ys.shape[-1],dict(warnings=[])
+    Tt = int(len(ys)*(1-held_out))
+    ztr,vtr = drift_increments(ys[:Tt], dt, order or 1)
+    center,scale = ztr.mean(0),ztr.std(0).clamp_min(1e-30)
+    if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M.cpu(),net_or_size.c.cpu(),net_or_size.tau,net_or_size.phi
+    else: M,c = random_embedding(None, int(net_or_size), gain=gain, seed=seed, center=center, scale=scale)
+    est = dict(center=center.tolist(), scale=scale.tolist(), region='estimate', dt=dt)
+    g = torch.Generator().manual_seed(seed)
+    sub = ztr[torch.randperm(len(ztr), generator=g)[:512]]
+    with torch.no_grad():
+        tau0 = tau or 10*dt
+        W,b,_ = _drift_ridge(ztr, vtr, M, c, tau0, phi, 1e-4 if ridge is None else ridge)
+        rates = drift_rates(LatentFlow(RNN(W, b, M, c, tau=tau0, phi=phi), torch.float32), sub)
+        est.update(t_fast=1/float(rates.max()), t_relax=1/float(rates.median()))
+        if tau is None: tau,est['tau'] = 0.1*est['t_relax'],'0.1 t_relax'
+        if order is None: order = 2 if dt > est['t_relax']/20 else 1
+        ztr,vtr = drift_increments(ys[:Tt], dt, order); zte,vte = drift_increments(ys[Tt:], dt, order)
+        def held(r):
+            W,b,lam = _drift_ridge(ztr, vtr, M, c, tau, phi, r)
+            return float(((vte - latent_drift(RNN(W, b, M, c, tau=tau, phi=phi), zte))**2).sum(-1).mean()),r,W,b,lam
+        _,ridge,W,b,lam = min((held(r) for r in ([ridge] if ridge is not None else [1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.])), key=lambda h: h[0])
+        net = RNN(W, b, M, c, tau=tau, phi=phi)
+        # split-half estimate of the drift's statistical error: fits on the two halves of the training states
+        B2 = ys.shape[1]//2
+        halves = [ys[:Tt, :B2], ys[:Tt, B2:]] if B2 else [ys[:Tt//2], ys[Tt//2:Tt]]  # independent halves: by trajectory, else by time
+        fa,fb = [latent_drift(RNN(*_drift_ridge(*drift_increments(y, dt, order), M, c, tau, phi, ridge)[:2], M, c, tau=tau, phi=phi), zte) for y in halves]
+        fn = latent_drift(net, zte)
+        drift_err = float(((fa-fb)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())/2
+        resid = float(((vte - fn)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())
+        # diffusion from the quadratic variation of the residual increments (Heun predictor with the fitted drift)
+        fl = LatentFlow(net, torch.float32)
+        def qv(y):
+            z0 = y[:-1].reshape(-1, d); f0 = fl.f(0., z0)
+            r = y[1:].reshape(-1, d) - z0 - 0.5*dt*(f0 + fl.f(0., z0 + dt*f0))
+            Q = (r[:,:,None]*r[:,None])/dt
+            J = drift_jacobian(fl, z0)  # noise carried by the drift within a step: E[r rᵀ]/dt = 2D + (dt/2)(J 2D + 2D Jᵀ) + O(dt²)
+            return z0, Q - 0.5*dt*(J@Q + Q@J.transpose(-1, -2))
+        zq,Q = qv(ys[:Tt]); zqe,Qe = qv(ys[Tt:])
+        Qm = Q.mean(0)
+        P = PHI[phi](zq@M.T + c); Pe = PHI[phi](zqe@M.T + c)
+        Va,sa = _ridge(P, Q.reshape(len(Q), -1), ridge*float(P.var(0).mean()))
+        Qhat = (Pe.double()@Va.T + sa).float().reshape(-1, d, d)
+        e0,e1 = ((Qe - Qm)**2).sum((-1,-2)),((Qe - Qhat)**2).sum((-1,-2))
+        gain_sd = float((e0 - e1).mean()/((e0 - e1).std()/math.sqrt(len(e0))).clamp_min(1e-30))
+        if state_dependent is None: state_dependent = gain_sd > 3
+        if state_dependent:
+            S = (P.double()@Va.T + sa).float().reshape(-1, d, d)
+            S = 0.5*(S + S.transpose(-1, -2))
+            ev,evec = torch.linalg.eigh(S.double())
+            Ls = torch.linalg.cholesky(evec@torch.diag_embed(ev.clamp_min(1e-6*float(ev.max())))@evec.transpose(-1, -2) + 1e-12*torch.eye(d, dtype=torch.float64))
+            V,s = _ridge(P, Ls.reshape(len(Ls), -1), ridge*float(P.var(0).mean()))
+            noise = dict(V=V.float(), s=s.float(), m=d)
+        else: noise = dict(L=torch.linalg.cholesky(0.5*(Qm + Qm.T).double()).float())
+        net = RNN(W, b, M, c, tau=tau, phi=phi, **noise)
+        Qa,Qb = [qv(y)[1].mean(0) for y in halves]
+        diff_err = float((Qa - Qb).norm()/Qm.norm())/2 if not state_dependent else math.nan
+    for k,v in dict(W=W, b=b, **noise).items():
+        if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the record for outliers, or raise ridge")
+    sat,satn = saturation(ztr[:20000]@M.T + c, phi)
+    rep.update(method='data', N=net.d, d=d, tau=tau, samples=len(ztr), held_out=len(zte), ridge=ridge, ridge_abs=lam, order=order,
+               drift_error=drift_err, drift_residual=resid, diffusion_error=diff_err, state_dependent=bool(state_dependent), state_dependence_z=gain_sd,
+               saturation=sat, saturated_neurons=satn, estimates=est, rank_W=int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5)),
+               asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)))
+    if not math.isfinite(drift_err): raise FloatingPointError("the fitted network's drift is not finite at the held-out states")
+    if drift_err > warn_above or (math.isfinite(diff_err) and diff_err > warn_above):
+        _warn(f"estimated drift error {drift_err:.2%} (split-half), diffusion error {diff_err:.2%} above {warn_above:.0%}: the record is too short or too noisy for N={net.d}; "
+              "try more data, a smaller N or a larger ridge", rep)
+    if satn > 0.5: _warn(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", rep)
+    rep.update(seconds=round(time.time()-t0, 3), device=str(device))
+    net.meta.update(fit=rep, target='data')
+    return to_device(net, device), rep
