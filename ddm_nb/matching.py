@@ -277,6 +277,11 @@ def _region(target, z):
         if ch.shape==ce.shape and sh.shape==se.shape and ((sh/se).log().abs() < math.log(10)).all() and ((ch-ce).abs() < 3*se).all(): return ch,sh,'hint'
     return ce,se,'estimate'
 
+def _relative_ridge(ridge, F, Y):
+    "Absolute ridge for targets `Y = F + z` with drift part `F = τf`: `ridge`, scaled down by the drift's share of `Y` when that is below 10⁻³."
+    share = float((F - F.mean(0)).pow(2).sum()/(Y - Y.mean(0)).pow(2).sum().clamp_min(1e-300))
+    return ridge*min(1., share/1e-3)
+
 def _estimates(target, z, tau, seed):
     "Region, time scales and τ for `target` from samples `z`; returns `(center, scale, tau, estimates)`."
     center,scale,src = _region(target, z)
@@ -302,7 +307,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         samples:int=20000, # matching samples (another 20% are held out)
         source:str='invariant', # where samples come from: 'invariant', 'box' or 'mixture'
         box=None, # `(lo, hi)` for `source='box'`/'mixture', or the region of uniform starts for 'invariant'
-        ridge:float=1e-8, # ridge λ, relative to the feature variance and the drift's share of the targets
+        ridge:float=1e-8, # ridge λ (per sample), scaled down with the drift's share of the targets when τf ≪ z
         gain:float=0.5, # embedding gain
         phi:str='tanh', # nonlinearity
         off_noise:float=0., # isotropic off-manifold noise σ⊥ of the network
@@ -316,7 +321,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         z=None, # explicit matching samples `(K, d)` (overrides `samples`/`source`)
         y0=None, # start state `(d,)` or batch `(k, d)` of the sampler (default: the target's `y0` hint)
         sampler:dict=None, # sampler settings, e.g. `dict(dt=1e-3, burn=10., chains=256, rhat=1.05, max_steps=100_000)`
-        halo:float=0.01, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²)
+        halo:float=None, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²); default 0.01 for noise-free targets, else 0
         independent:bool=True, # also measure the held-out errors on an independent sample run
         warn_above:float=0.05, # warn when a held-out drift or diffusion error exceeds this
        ):
@@ -334,6 +339,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     if len(z) < 10: raise ValueError(f"need at least 10 samples, got {len(z)}")
     ntr = int(len(z)*0.8); ztr,zte = z[:ntr],z[ntr:]
     center,scale,tau,est = _estimates(target, ztr, tau, seed)
+    if halo is None: halo = 0.01 if float(diffusion(target, ztr[:256]).abs().max()) == 0 else 0.
     if halo > 0: ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
     ztr,zte = ztr.to(device),zte.to(device)
     to_device(target, device)
@@ -347,11 +353,10 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         F = tau*target.f(0., ztr)
         Y = F + ztr
         if not torch.isfinite(Y).all(): raise ValueError("target drift is not finite at the samples")
-        vphi = float(P.var(0).mean())
-        lam = ridge*vphi*min(1., float((F - F.mean(0)).pow(2).sum()/(Y - Y.mean(0)).pow(2).sum().clamp_min(1e-300)))
+        lam = _relative_ridge(ridge, F, Y)*(halo**2 if halo > 0 else 1.)  # the halo's differences are `halo` times smaller than the values
         A,beta = _ridge(P, Y, lam)
         W,b = M@A.float(),M@beta.float() + c
-        noise = _noise_loading(target, ztr, P, ridge*vphi)
+        noise = _noise_loading(target, ztr, P, ridge)
     for k,v in dict(W=W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the target's drift and noise at the samples, or raise ridge")
     net = RNN(W, b, M, c, tau=tau, phi=phi, off_noise=off_noise, **noise)
@@ -373,7 +378,8 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     if max(worst('drift_error'), worst('diffusion_error')) > warn_above:
         _warn(f"held-out drift error {rep['drift_error']:.2%} (independent run {rep.get('drift_error_independent', math.nan):.2%}), diffusion error {rep['diffusion_error']:.2%} "
               f"(independent {rep.get('diffusion_error_independent', math.nan):.2%}) above {warn_above:.0%}: try a larger N, another gain (saturation {sat:.0%}), more samples, "
-              "or another sample source (starts y0 in every basin, or source='mixture' with box=(lo, hi))", rep)
+              "or another sample source (starts y0 in every basin, or source='mixture' with box=(lo, hi))"
+              + (f"; τ is only {tau/est['t_relax']:.1e} of the relaxation time: a larger τ (default 0.1 t_relax)" if tau < 0.01*est['t_relax'] else ''), rep)
     if satn > 0.5: _warn(f"{satn:.0%} of the neurons are saturated on 90% of the samples: the embedding's scale is off for this target; lower gain", rep)
     rep.update(epochs=len(hist), seconds=round(time.time()-t0, 3), device=str(device))
     net.meta.update(fit=rep, target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
@@ -428,8 +434,7 @@ def drift_increments(ys, # recorded trajectories `(T, batch, d)`
 def _drift_ridge(z, v, M, c, tau, phi, ridge):
     "Closed-form drift matching on data: ridge of `τv + z` on the features; returns `(W, b, λ_abs)`."
     P = PHI[phi](z@M.T + c); F = tau*v; Y = F + z
-    vphi = float(P.var(0).mean())
-    lam = ridge*vphi*min(1., float((F - F.mean(0)).pow(2).sum()/(Y - Y.mean(0)).pow(2).sum().clamp_min(1e-300)))
+    lam = _relative_ridge(ridge, F, Y)
     A,beta = _ridge(P, Y, lam)
     return M@A.float(), M@beta.float() + c, lam
 
@@ -494,7 +499,7 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
         zq,Q = qv(ys[:Tt]); zqe,Qe = qv(ys[Tt:])
         Qm = Q.mean(0)
         P = PHI[phi](zq@M.T + c); Pe = PHI[phi](zqe@M.T + c)
-        Va,sa = _ridge(P, Q.reshape(len(Q), -1), ridge*float(P.var(0).mean()))
+        Va,sa = _ridge(P, Q.reshape(len(Q), -1), ridge)
         Qhat = (Pe.double()@Va.T + sa).float().reshape(-1, d, d)
         e0,e1 = ((Qe - Qm)**2).sum((-1,-2)),((Qe - Qhat)**2).sum((-1,-2))
         gain_sd = float((e0 - e1).mean()/((e0 - e1).std()/math.sqrt(len(e0))).clamp_min(1e-30))
@@ -504,7 +509,7 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
             S = 0.5*(S + S.transpose(-1, -2))
             ev,evec = torch.linalg.eigh(S.double())
             Ls = torch.linalg.cholesky(evec@torch.diag_embed(ev.clamp_min(1e-6*float(ev.max())))@evec.transpose(-1, -2) + 1e-12*torch.eye(d, dtype=torch.float64))
-            V,s = _ridge(P, Ls.reshape(len(Ls), -1), ridge*float(P.var(0).mean()))
+            V,s = _ridge(P, Ls.reshape(len(Ls), -1), ridge)
             noise = dict(V=V.float(), s=s.float(), m=d)
         else: noise = dict(L=torch.linalg.cholesky(0.5*(Qm + Qm.T).double()).float())
         net = RNN(W, b, M, c, tau=tau, phi=phi, **noise)
