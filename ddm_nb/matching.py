@@ -62,6 +62,10 @@ def mixing(chains, # saved states `(T, B, d)` of B chains
     return float(rhat.max()), float(ess.clamp(max=c.shape[1]*n).min())
 
 # %% ../nbs/03_matching.ipynb #83e8060a
+def _step(rates):
+    "Heun step for local rates `ρ`: `0.1/median ρ`, and at most `0.5/max ρ` (stable with a margin where the drift is fastest)."
+    return min(0.1/float(rates.median()), 0.5/float(rates.max()))
+
 def _starts(sde, y0, box, chains, g):
     "Start states `(chains, d)`: `y0` (a state or a batch) repeated, else uniform in `box`, else the target's `y0` hint."
     if y0 is None and box is None:
@@ -83,7 +87,7 @@ def invariant_samples(sde, # target SDE (the torchsde protocol is enough)
                       burn:float=None, # least burn-in time (default: half of the run)
                       chains:int=256, # number of chains
                       rhat:float=1.05, # split-R̂ below which the chains count as mixed
-                      max_steps:int=100_000, # most steps per chain
+                      max_steps:int=50_000, # most steps per chain
                       seed:int=0, # seed
                       device='cpu', # where to simulate
                       info:dict=None, # filled with the step, run length, R̂, ESS and estimated scales
@@ -94,9 +98,8 @@ def invariant_samples(sde, # target SDE (the torchsde protocol is enough)
     y = _starts(sde, y0, box, chains, g)
     auto = dt is None
     if auto:
-        rho = float(drift_rates(sde, y[:64]).max())
-        if not (rho > 0 and math.isfinite(rho)): raise ValueError(f"cannot choose a step: the drift's Jacobian at the start states has spectral radius {rho}; pass dt (in fit: sampler=dict(dt=...))")
-        dt = 0.1/rho
+        dt = _step(drift_rates(sde, y[:64]))
+        if not (dt > 0 and math.isfinite(dt)): raise ValueError("cannot choose a step: the drift's Jacobian at the start states vanishes or is not finite; pass dt (in fit: sampler=dict(dt=...))")
     H,s,steps,tsim,chunk,retries = None,1,0,0.,256,0
     while True:
         try: _,ys = simulate(sde, y, t1=chunk*dt, dt=dt, save_every=s, seed=seed+steps+retries, device=device, method='heun')
@@ -107,16 +110,14 @@ def invariant_samples(sde, # target SDE (the torchsde protocol is enough)
         ys = ys[1:].cpu(); y = ys[-1]
         H = ys if H is None else torch.cat([H, ys]); steps += chunk; tsim += chunk*dt
         if len(H) > 2048: H,s = H[1::2],2*s  # thin: at most 2048 saved states per chain
-        if auto:
-            rn = float(drift_rates(sde, y[torch.randperm(len(y), generator=g)[:64]]).max())
-            if rn*dt > 0.15: dt = 0.1/rn
+        if auto and dt > 1.5*(new := _step(drift_rates(sde, y[torch.randperm(len(y), generator=g)[:64]]))): dt = new
         kept = H[len(H)//2:]
         conv = False
         if len(kept) >= 4:
             r,ess = mixing(kept)
             conv = r <= rhat and len(kept)*chains >= n and (burn is None or tsim >= 2*burn)
-        if conv or steps >= max_steps: break
-        chunk = steps
+        chunk = min(steps, max_steps - steps)//s*s
+        if conv or chunk <= 0: break
     zk = kept.reshape(-1, kept.shape[-1])
     rates = drift_rates(sde, zk[torch.randperm(len(zk), generator=g)[:512]])
     info.update(dt=dt, steps=steps, time=tsim, chains=chains, rhat=r, ess=ess, converged=conv, t_fast=1/float(rates.max()),
@@ -139,7 +140,7 @@ def sample_target(sde, # target SDE
                   y0=None, # start state or batch of states (default: the target's `y0` hint)
                   chains:int=256, # number of chains
                   rhat:float=1.05, # split-R̂ threshold of the mixing check
-                  max_steps:int=100_000, # most steps per chain
+                  max_steps:int=50_000, # most steps per chain
                   info:dict=None, # filled with the sampler's diagnostics and estimates
                  ):
     "Latent points `(n, d)` from the invariant measure of `sde`, uniform in a box around it, or a half-and-half mixture."
@@ -297,7 +298,7 @@ def _independent_errors(net, target, n, info, source, box, sampler, center, scal
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FitWarning)
         zi = sample_target(target, n, source=source, box=box, seed=seed+1, y0=y0, info=(ii := {}),
-                           **{**(sampler or {}), 'dt': None, 'chains': 64, 'max_steps': info['steps']}).to(device)
+                           **{**(sampler or {}), 'dt': None, 'chains': 64, 'max_steps': max(256, info['steps']//2)}).to(device)
     return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=ii.get('rhat'))
 
 def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`, `sde_type` (`d`, `y0`, `scale`, `center`, `t_scale` are optional hints)
