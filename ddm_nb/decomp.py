@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from .sde import *
 from .simulate import *
 from .network import *
-from .metrics import as_paths, _step
+from .metrics import as_paths, _step, grid_cells
 
 # %% ../nbs/05_decompositions.ipynb #2b1c969e
 def split_connectivity(W # connectivity `(N, N)`
@@ -237,10 +237,9 @@ def stationary_current(ts, # saved times `(T,)`, evenly spaced
     d = ys.shape[-1]
     if d > 2: raise ValueError(f"stationary_current bins the state space: d ≤ 2, got d={d}; project onto one or two coordinates first")
     zm,v = (0.5*(ys[1:] + ys[:-1])).reshape(-1, d),((ys[1:] - ys[:-1])/h).reshape(-1, d)
-    lo,hi = (zm.min(0).values,zm.max(0).values) if lims is None else (torch.as_tensor(l, dtype=zm.dtype).expand(d) for l in lims)
-    if not (hi > lo).all(): raise ValueError("the paths have zero range in some dimension: pass lims")
-    ok = ((zm >= lo) & (zm <= hi)).all(-1)
-    idx,v = (((zm[ok] - lo)/(hi - lo)*bins).long().clamp(0, bins-1)*bins**torch.arange(d-1, -1, -1)).sum(-1),v[ok]
+    idx,lo,hi = grid_cells(zm, bins, lims)
+    ok = idx >= 0
+    idx,v = idx[ok],v[ok]
     S = lambda a: torch.zeros(bins**d, a.shape[1], dtype=torch.float64).index_add_(0, idx, a)
     n,sv,svv = torch.bincount(idx, minlength=bins**d).double(),S(v),S((v[:,:,None]*v[:,None]).reshape(-1, d*d)).reshape(-1, d, d)
     p = n/(len(zm)*float(torch.prod((hi - lo)/bins)))
