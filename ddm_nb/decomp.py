@@ -6,7 +6,7 @@ Docs: https://example.invalid/ddm-nb/decompositions.html.md"""
 
 # %% auto #0
 __all__ = ['split_connectivity', 'drift_parts', 'leak_drift', 'drift_norms', 'plot_drift_parts', 'ablate',
-           'ou_irreversible_drift', 'ou_entropy_production', 'EntropyRate', 'entropy_production_traj', 'LatentSDE',
+           'ou_irreversible_drift', 'ou_entropy_production', 'EntropyRate', 'entropy_production_traj',
            'multiwell_entropy_production', 'Current', 'stationary_current', 'plot_current', 'mode_basis',
            'neuron_entropy_production']
 
@@ -193,15 +193,6 @@ def entropy_production_traj(ts, # saved times `(T,)`, evenly spaced
         F = f(0., zm.reshape(-1, d)).reshape(zm.shape).double()
         return (F@FD)*((y1 - y0).double()@Bt)
     return _stratonovich(ts, ys, integrand, blocks)
-
-# %% ../nbs/05_decompositions.ipynb #b0575a77
-class LatentSDE(SDE):
-    "The latent model of `net`: drift `latent_drift(net, z)`, noise loading `L(Mz + c)`."
-    def __init__(self, net):
-        self.net = net
-        super().__init__(net.latent_dim, m=net.m_lat, noise_type='general', name=f'latent({net.name})', params=dict(N=net.d))
-    def f(self, t, z): return latent_drift(self.net, z, t)
-    def g(self, t, z): return self.net.Lx(self.net.embed(z))
 
 # %% ../nbs/05_decompositions.ipynb #cc82d19e
 def multiwell_entropy_production(sde, # a `MultiWell` (or any 2-D system with `U`, `grad_U`, `eps`, `omega` and f = −∇U + ωJ∇U)

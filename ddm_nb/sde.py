@@ -6,7 +6,7 @@ Docs: https://example.invalid/ddm-nb/sde.html.md"""
 
 # %% auto #0
 __all__ = ['SYSTEMS', 'SDE', 'diffusion', 'AdditiveSDE', 'lyapunov_cov', 'OU', 'mfpt_1d', 'DoubleWell', 'DoubleWell2D',
-           'MultiWell', 'Hopf', 'VanDerPol', 'Lorenz', 'Multiplicative', 'get_system', 'check_sde']
+           'MultiWell', 'Hopf', 'VanDerPol', 'Lorenz', 'Multiplicative', 'CyclicWells', 'get_system', 'check_sde']
 
 # %% ../nbs/00_sde.ipynb #4883c017
 import math
@@ -196,6 +196,22 @@ class Multiplicative(SDE):
         "Exact stationary density on a grid `z` (numpy), normalised on that grid."
         p = (self.a+self.b*z**2)**(-1-self.theta/(2*self.b)) if self.b>0 else np.exp(-self.theta*z**2/(2*self.a))
         return p/np.trapezoid(p, z)
+
+# %% ../nbs/00_sde.ipynb #7c13ca69
+class CyclicWells(MultiWell):
+    "`MultiWell`'s wells with a rotation about the ring's centre: `f = −∇U + ω J z`."
+    def __init__(self, K=3, eps=0.2, omega=0., radius=1.5, width=0.6):
+        super().__init__(K=K, eps=eps, omega=omega, radius=radius, width=width)
+        self.name = 'cyclic_wells'
+    def f(self, t, y): return -self.grad_U(y) + self.omega*torch.stack([-y[:,1], y[:,0]], -1)
+    def stable_states(self, t1:float=30.):
+        "The wells as they sit with the current: end points `(K, 2)` of the noiseless flow from the patterns."
+        from torchdiffeq import odeint
+        with torch.no_grad():
+            ys = odeint(self.f, self.mu.double(), torch.tensor([0., t1 - 1., t1], dtype=torch.float64), method='rk4', options=dict(step_size=0.02))
+        if (ys[-1]-ys[-2]).norm(dim=-1).max() > 1e-3:
+            raise ValueError(f"omega={self.omega:g} leaves no wells: the noiseless flow circulates (a limit cycle) instead of coming to rest; use a smaller omega (about 0.75 or less at the default shape)")
+        return ys[-1].float()
 
 # %% ../nbs/00_sde.ipynb #0aa6a07d
 SYSTEMS = dict(ou=lambda **kw: OU(kw.pop('A', [[-1., 2., 0.], [0., -1., 1.5], [-0.5, 0., -1.]]), kw.pop('D', 0.5)),
