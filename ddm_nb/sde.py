@@ -63,7 +63,7 @@ def check_choice(name:str, # the argument's name
     except TypeError: ok = False
     if ok: return v
     close = difflib.get_close_matches(v, [c for c in choices if isinstance(c, str)], 1) if isinstance(v, str) else []
-    raise ValueError(f"unknown {name} {v!r}" + (f"; did you mean {close[0]!r}?" if close else '') + f" Choose one of {choices}")
+    raise ValueError(f"unknown {name} {v!r}" + (f"; did you mean {close[0]!r}? Choose" if close else '; choose') + f" one of {choices}")
 
 # %% ../nbs/00_sde.ipynb #8dc92ea4
 class SDE:
@@ -271,7 +271,7 @@ def get_system(name:str, # one of `SYSTEMS`
     "The zoo's system called `name`, built with parameters `kw`."
     if name not in SYSTEMS:
         close = difflib.get_close_matches(str(name), list(SYSTEMS), 1)
-        raise KeyError(f"unknown system {name!r}" + (f"; did you mean {close[0]!r}?" if close else '') + f" Choose one of {sorted(SYSTEMS)}")
+        raise KeyError(f"unknown system {name!r}" + (f"; did you mean {close[0]!r}? Choose" if close else '; choose') + f" one of {sorted(SYSTEMS)}")
     takes = list(inspect.signature(SYSTEMS[name]).parameters)
     for k in kw:
         if k not in takes:
