@@ -125,7 +125,7 @@ def get_preset(name:str=None, # preset name (None: the file's default)
         if k not in PRESET_KEYS and not k.startswith('system.'): raise _unknown(k, list(PRESET_KEYS), where(k))
     for k,v in overrides.items():
         kl = k.lower() if k.lower() in PRESET_KEYS or k.lower().startswith('system.') else k
-        if kl not in PRESET_KEYS and not kl.startswith('system.'): raise _unknown(k, list(PRESET_KEYS), 'overrides: ')
+        if kl not in PRESET_KEYS and not kl.startswith('system.'): raise _unknown(k, list(PRESET_KEYS), '--set/override: ')
         p[kl] = v
     if 'system' not in p: raise ValueError(f"{path}: preset [{name}] sets no system; add system = <one of {sorted(SYSTEMS)}>")
     sysname = p.pop('system')
@@ -134,7 +134,7 @@ def get_preset(name:str=None, # preset name (None: the file's default)
         params = {q.lower():q for q in inspect.signature(SYSTEMS[sysname]).parameters}
         for k in kw:
             if k.lower() not in params:
-                src = where(f'system.{k}') if f'system.{k}' in sec['keys'] or f'system.{k}' in dflt['keys'] else 'overrides: '
+                src = where(f'system.{k}') if f'system.{k}' in sec['keys'] or f'system.{k}' in dflt['keys'] else '--set/override: '
                 raise ValueError(str(_unknown(f'system.{k}', [f'system.{q}' for q in params.values()], src).args[0]).replace('Known keys', f'{sysname} takes'))
         kw = {params[k.lower()]:v for k,v in kw.items()}
     p.update(name=name, system_name=sysname, system=get_system(sysname, **kw), system_params=kw)

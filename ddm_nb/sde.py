@@ -213,7 +213,8 @@ class Hopf(AdditiveSDE):
         mu = check_num('mu', mu, lo=0, strict=True, why='for a limit cycle')
         omega,sigma = check_num('omega', omega),check_num('sigma', sigma, lo=0)
         self.mu,self.omega = mu,omega
-        period = 2*math.pi/abs(omega) if omega else None  # omega = 0: a ring of resting states, no period
+        period = 2*math.pi/abs(omega) if omega else math.inf
+        if not math.isfinite(period): period = None  # omega = 0 (or too small to turn): a ring of resting states, no period
         super().__init__(2, G=sigma, name='hopf', params=dict(mu=mu, omega=omega, sigma=sigma), y0=[math.sqrt(mu), 0.],
                          t_scale=period or 1/(2*mu), scale=[math.sqrt(mu)]*2,
                          refs=dict(radius=math.sqrt(mu), **(dict(period=period) if period else {})))
