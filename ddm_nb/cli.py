@@ -150,10 +150,20 @@ def get_preset(name:str=None, # preset name (None: the file's default)
 # %% ../nbs/09_cli.ipynb #f9dbb7b0
 MANIFEST = '.ddm-nb-manifest.json'
 
+_LEGACY = {'attractor.png', 'compare.png', 'metrics.json', 'network.pt', 'trajectories.png', 'vector_field.png'}
+
+def _legacy(out):
+    "The files of a demo written by ddm-nb 0.1, before manifests (those six names, with its report in metrics.json), or None."
+    names = {n for n in os.listdir(out) if not n.startswith('.ddm-nb-tmp')}
+    if 'metrics.json' not in names or not names <= _LEGACY or any(Path(out, n).is_symlink() or not Path(out, n).is_file() for n in names): return None
+    try: rep = json.loads(Path(out, 'metrics.json').read_text(encoding='utf-8'))
+    except (OSError, ValueError): return None
+    return sorted(names) if isinstance(rep, dict) and {'preset', 'fit', 'metrics'} <= set(rep) else None
+
 def _manifest(out):
-    "The files listed in `out`'s ddm-nb manifest, or None when it has no readable one."
+    "The files listed in `out`'s ddm-nb manifest (or of a demo from before manifests), or None when ddm-nb did not make `out`."
     p = Path(out)/MANIFEST
-    if p.is_symlink() or not p.is_file(): return None
+    if p.is_symlink() or not p.is_file(): return _legacy(out) if Path(out).is_dir() else None
     try: m = json.loads(p.read_text(encoding='utf-8'))
     except (OSError, ValueError): return None
     fs = m.get('files') if isinstance(m, dict) and m.get('tool')=='ddm-nb' else None
@@ -175,7 +185,7 @@ def _foreign(out):
             if not (rel==Path('.') and dn.startswith('.ddm-nb-tmp')): bad.append(r + '/')
         for fn in fs:
             r = str(rel/fn)
-            if not ((r in files or (r==MANIFEST and listed is not None)) and not Path(root, fn).is_symlink()): bad.append(r)
+            if not ((r in files or r==MANIFEST and listed is not None) and not Path(root, fn).is_symlink()): bad.append(r)
     return sorted(bad)
 
 def _mkdir_fresh(parent, prefix):

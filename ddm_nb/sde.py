@@ -158,7 +158,7 @@ def mfpt_1d(U, eps, a, b, lo=None, n=200_001):
 class DoubleWell(AdditiveSDE):
     "1-D double well `U = z⁴/4 − z²/2`, `dz = −U'(z) dt + sqrt(2 eps) dB`."
     def __init__(self, eps=0.1):
-        eps = check_num('eps', eps, lo=0, strict=True, why='(the noise)')
+        eps = check_num('noise eps', eps, lo=0, strict=True)
         self.eps = eps
         super().__init__(1, G=math.sqrt(2*eps), name='double_well', params=dict(eps=eps), y0=[-1.],
                          t_scale=1., scale=[1.], refs=dict(mfpt=mfpt_1d(self.U, eps, -1., 1.),
@@ -173,7 +173,7 @@ class DoubleWell(AdditiveSDE):
 class DoubleWell2D(AdditiveSDE):
     "2-D double well `U = z1⁴/4 − z1²/2 + z2²/2` with isotropic noise `eps`."
     def __init__(self, eps=0.1):
-        eps = check_num('eps', eps, lo=0, strict=True, why='(the noise)')
+        eps = check_num('noise eps', eps, lo=0, strict=True)
         self.eps = eps
         super().__init__(2, G=math.sqrt(2*eps), name='double_well_2d', params=dict(eps=eps), y0=[-1., 0.],
                          scale=[1., 1.], refs=dict(mfpt=mfpt_1d(lambda z: z**4/4-z**2/2, eps, -1., 1.), wells=[[-1.,0.],[1.,0.]]))
@@ -184,7 +184,7 @@ class DoubleWell2D(AdditiveSDE):
 class MultiWell(AdditiveSDE):
     "2-D potential with `K` wells on a ring, plus a rotational current `omega J ∇U`."
     def __init__(self, K=3, eps=0.1, omega=0., radius=1.5, width=0.6):
-        K,eps,omega = check_int('K', K, lo=2, why='(wells)'),check_num('eps', eps, lo=0, strict=True, why='(the noise)'),check_num('omega', omega)
+        K,eps,omega = check_int('K', K, lo=2, why='(wells)'),check_num('noise eps', eps, lo=0, strict=True),check_num('omega', omega)
         radius,width = check_num('radius', radius, lo=0, strict=True),check_num('width', width, lo=0, strict=True)
         self.K,self.eps,self.omega,self.width = K,eps,omega,width
         ang = 2*math.pi*torch.arange(K)/K

@@ -308,6 +308,19 @@ def test_outdir_rule(tmp_path):
     e = tmp_path/'empty'; e.mkdir(); t = atomic_outdir(e); (t/'z').write_text('3'); commit_outdir(t, e)
     assert sorted(os.listdir(e)) == [MANIFEST, 'z'] and sorted(os.listdir(tmp_path)) == ['empty', 'run', 'user.txt']
 
+def test_outdir_from_before_manifests(tmp_path):
+    "A demo folder written by ddm-nb 0.1 (six fixed names, no manifest) is recognised and replaced; one more file and it is not."
+    o = tmp_path/'demo'; o.mkdir()
+    for f in ('attractor.png', 'compare.png', 'network.pt', 'trajectories.png', 'vector_field.png'): (o/f).write_bytes(b'x')
+    (o/'metrics.json').write_text(json.dumps(dict(preset='hopf', fit={}, metrics={})))
+    (o/'notes.txt').write_text('mine')
+    with pytest.raises(FileExistsError, match='did not write'): atomic_outdir(o)
+    (o/'notes.txt').unlink()
+    t = atomic_outdir(o); (t/'metrics.json').write_text('{}'); commit_outdir(t, o)
+    assert sorted(os.listdir(o)) == [MANIFEST, 'metrics.json']
+    p = tmp_path/'other'; p.mkdir(); (p/'metrics.json').write_text('{"mine": 1}')   # same name, not our report
+    with pytest.raises(FileExistsError, match='metrics.json'): atomic_outdir(p)
+
 # the command line
 def one_line_error(r, *words):
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
