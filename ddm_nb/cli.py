@@ -372,6 +372,7 @@ def main(argv=None):
             k,eq,v = kv.partition('=')
             if not eq or not k.strip(): raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
             if k.strip() in ov: raise ValueError(f"--set gives {k.strip()} twice")
+            if k.strip().lower() not in PRESET_KEYS and not k.strip().lower().startswith('system.'): raise _unknown(k.strip(), list(PRESET_KEYS), '--set: ')
             ov[k.strip()] = _parse(v.strip())
         rep = demo(a.preset, a.out, device=a.device, path=a.presets, **ov)
         print(json.dumps(rep, indent=2)); print(f"wrote {Path(a.out).resolve()}")
@@ -385,7 +386,7 @@ def main(argv=None):
         if main_thread: signal.signal(signal.SIGTERM, term)
 
 def _sigterm_exit(signum, frame):
-    print("ddm: terminated; temporary files removed", file=sys.stderr); raise SystemExit(128+signum)
+    print("ddm: terminated; removing temporary files", file=sys.stderr); raise SystemExit(128+signum)
 
 def _one_line(e):
     "An exception as one line: the message for the errors a user can fix, with the type for anything else."

@@ -353,12 +353,14 @@ def test_cli_out_dot_in_empty_folder_and_rerun(tmp_path):
 @pytest.mark.parametrize('args,words', [
     (['--set', 'trajectorie=3', 'nn=8'], ["'trajectorie'", "did you mean 'trajectories'"]),
     (['--set', 'n'], ['--set expects KEY=VALUE']),
+    (['--set', 'out=elsewhere'], ["'out'", 'Known keys']),
+    (['--set', 'progress=1'], ["'progress'", 'Known keys']),
     (['--set', 'n=8', 'n=9'], ['--set gives n twice']),
     (['--set', 'system.omega=nan'], ['omega must be a real number', "'nan'"]),
     (['--set', 'system.mu=-1'], ['mu must be positive']),
     (['--device', 'tpu'], ['device', 'tpu']),
     (['--device', 'cuda:99'], ['device', 'cuda:99']),
-], ids=['set-typos', 'set-no-value', 'set-twice', 'omega-nan', 'mu-negative', 'device-tpu', 'device-cuda-99'])
+], ids=['set-typos', 'set-no-value', 'set-out', 'set-progress', 'set-twice', 'omega-nan', 'mu-negative', 'device-tpu', 'device-cuda-99'])
 def test_cli_bad_arguments(tmp_path, args, words):
     r = run_ddm('demo', 'hopf', '--out', 'o', *args, cwd=tmp_path)
     one_line_error(r, *words)
