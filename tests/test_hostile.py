@@ -371,6 +371,11 @@ def test_cli_cuda_on_cpu_torch(tmp_path):
     one_line_error(run_ddm('demo', 'hopf', '--out', 'o', '--device', 'cuda', cwd=tmp_path), "device='cuda'", 'no CUDA')
     assert os.listdir(tmp_path) == []
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CUDA is present here')
+def test_cuda_on_cpu_torch_library():
+    for call in (lambda: default_device('cuda'), lambda: fit(H, 64, device='cuda'), lambda: simulate(H, H.y0, 1., 0.01, device='cuda')):
+        with pytest.raises(ValueError, match="device='cuda' but this torch .* sees no CUDA GPU; use device='cpu'"): call()
+
 def test_cli_broken_presets_file(tmp_path):
     f = tmp_path/'p.ini'; f.write_text('[ddm]\ndefault = good\n[bad]\nsystem = hopf\nn = 8\nn = 9\n[good]\nsystem = hopf\n')
     r = run_ddm('presets', '--presets', str(f), cwd=tmp_path)
@@ -378,6 +383,22 @@ def test_cli_broken_presets_file(tmp_path):
     one_line_error(run_ddm('demo', 'bad', '--presets', str(f), '--out', 'o', cwd=tmp_path), str(f), 'line 6', "'n' twice")
     f.write_text('system = hopf\n')
     one_line_error(run_ddm('presets', '--presets', str(f), cwd=tmp_path), str(f), 'line 1')
+
+@pytest.mark.slow
+def test_presets_found_wherever_pip_installs(tmp_path):
+    "A wheel installed into an arbitrary folder (as `pip install --user` or `--target` do) finds its presets as package data."
+    import shutil
+    src,whl,site = tmp_path/'src',tmp_path/'whl',tmp_path/'site'
+    shutil.copytree(ROOT/'ddm_nb', src/'ddm_nb', ignore=shutil.ignore_patterns('__pycache__'))   # build a copy: the build leaves folders behind
+    for f in ('pyproject.toml', 'README.md', 'settings.ini'): shutil.copy(ROOT/f, src/f)
+    pip = [sys.executable, '-m', 'pip', '-q', '--disable-pip-version-check']
+    subprocess.run([*pip, 'wheel', '--no-deps', '--no-build-isolation', '-w', whl, src], check=True, capture_output=True, cwd=tmp_path)
+    subprocess.run([*pip, 'install', '--no-deps', '--target', site, next(whl.glob('ddm_nb-*.whl'))], check=True, capture_output=True, cwd=tmp_path)
+    code = 'import sys; sys.path.insert(0, sys.argv[1]); from ddm_nb.cli import presets_path, list_presets; print(presets_path()); print(*list_presets())'
+    r = subprocess.run([sys.executable, '-c', code, str(site)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    where,names = r.stdout.splitlines()
+    assert Path(where) == site/'ddm_nb'/'settings.ini' and 'hopf' in names.split()
 
 def test_cli_presets_from_package_data(tmp_path):
     r = run_ddm('presets', cwd=tmp_path)   # no settings.ini here or above: the installed copy
