@@ -147,6 +147,16 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
         z=None, # explicit matching samples `(K, d)` (overrides `samples`/`source`)
        ):
     "Match `target`'s drift and diffusion in a network; return `(net, report)`."
+    if not (callable(getattr(target, 'f', None)) and callable(getattr(target, 'g', None)) and hasattr(target, 'd')):
+        raise TypeError(f"target must be an SDE: an object with f(t, y), g(t, y) and d (see ddm_nb.sde.SDE), got {type(target).__name__}")
+    if not isinstance(net_or_size, RNN): net_or_size = check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
+    tau,samples,ridge = check_num('tau', tau, lo=0, strict=True, why='(the time constant)'),check_int('samples', samples, lo=8),check_num('ridge', ridge, lo=0, why='(the ridge penalty λ)')
+    gain,off_noise,off_manifold = check_num('gain', gain, lo=0, strict=True),check_num('off_noise', off_noise, lo=0),check_num('off_manifold', off_manifold, lo=0)
+    epochs,batch_size,patience,seed = (check_int(k, v, lo=lo) for k,v,lo in (('epochs', epochs, 0), ('batch_size', batch_size, 1), ('patience', patience, 1), ('seed', seed, None)))
+    lr,weight_decay = check_num('lr', lr, lo=0, strict=True),check_num('weight_decay', weight_decay, lo=0)
+    phi,source,method = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box')),check_choice('method', method, ('ridge', 'adam'))
+    if refine is not None and not isinstance(refine, dict): raise TypeError(f"refine must be None or a dict such as dict(steps=100, horizon=0.5), got {type(refine).__name__}")
+    device = default_device(device)
     t0 = time.time()
     if method not in ('ridge','adam'): raise ValueError(f"unknown method {method!r}; use 'ridge' or 'adam'")
     if symmetric: method = 'adam'

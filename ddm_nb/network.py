@@ -8,8 +8,9 @@ Docs: https://example.invalid/ddm-nb/network.html.md"""
 __all__ = ['PHI', 'RNN', 'latent_drift', 'off_manifold_drift', 'latent_diffusion', 'LatentSDE', 'save_net', 'load_net']
 
 # %% ../nbs/02_network.ipynb #738fcc45
-import math
+import hashlib, json, math, os, pickle, secrets, warnings, zipfile
 from pathlib import Path
+import numpy as np
 import torch
 import torch.nn.functional as F
 from .sde import *
@@ -17,6 +18,11 @@ from .simulate import *
 
 # %% ../nbs/02_network.ipynb #d30170e6
 PHI = dict(tanh=torch.tanh, sigmoid=torch.sigmoid, softplus=F.softplus)
+
+def _as_matrix(name, a):
+    "`a` as a float32 tensor, or a `TypeError` naming the argument."
+    try: return torch.as_tensor(a, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a tensor or an array of numbers, got {type(a).__name__}") from None
 
 # %% ../nbs/02_network.ipynb #3f0e5195
 class RNN(SDE):
@@ -37,7 +43,12 @@ class RNN(SDE):
                  u=None, # input `u(t) -> (p,)` or `(batch, p)`
                  meta:dict=None, # free-form metadata kept by `save_net`
                 ):
-        W,b,M,c = [torch.as_tensor(a, dtype=torch.float32) for a in (W,b,M,c)]
+        tau,off_noise = check_num('tau', tau, lo=0, strict=True, why='(the time constant)'),check_num('off_noise', off_noise, lo=0)
+        phi,m = check_choice('phi', phi, PHI),(None if m is None else check_int('m', m, lo=1))
+        if u is not None and not callable(u): raise TypeError(f"u must be a function u(t) -> (p,) or (batch, p), got {type(u).__name__}")
+        if meta is not None and not isinstance(meta, dict): raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+        W,b,M,c = [_as_matrix(nm, a) for nm,a in dict(W=W, b=b, M=M, c=c).items()]
+        if M.dim()!=2: raise ValueError(f"M must be an (N, d) matrix, got shape {tuple(M.shape)}; for d=1 pass M[:, None]")
         N,d = M.shape
         if W.shape!=(N,N) or b.shape!=(N,) or c.shape!=(N,): raise ValueError(f"shapes disagree: W {tuple(W.shape)}, b {tuple(b.shape)}, c {tuple(c.shape)} for M {tuple(M.shape)}; need W (N,N), b and c (N,)")
         if phi not in PHI: raise ValueError(f"unknown nonlinearity {phi!r}; choose one of {list(PHI)}")
@@ -56,6 +67,8 @@ class RNN(SDE):
         if self.V is not None and self.V.shape!=(d*self.m_lat, N): raise ValueError(f"V must be (d*m, N)=({d*self.m_lat}, {N}), got {tuple(self.V.shape)}")
         self.off_noise = float(off_noise)
         self.B = None if B is None else torch.as_tensor(B, dtype=torch.float32)
+        if self.L is not None and (self.L.dim()!=2 or self.L.shape[0]!=d): raise ValueError(f"L must be a (d, m)=({d}, m) matrix, got shape {tuple(self.L.shape)}")
+        if self.B is not None and (self.B.dim()!=2 or self.B.shape[0]!=N): raise ValueError(f"B must be an (N, p)=({N}, p) matrix, got shape {tuple(self.B.shape)}")
         self.u = u
         SDE.__init__(self, N, m=self.m_lat + (N if off_noise > 0 else 0), noise_type='general', name='rnn',
                      params=dict(N=N, d=d, tau=float(tau), off_noise=float(off_noise)))
@@ -128,20 +141,87 @@ class LatentSDE(SDE):
 
 # %% ../nbs/02_network.ipynb #86037142
 _FIELDS = ('W','b','M','c','L','V','s','B')
+_SCALARS = ('tau','phi','m','off_noise')
+_FORMAT,_VERSION = 'ddm_nb.RNN',2
 
-def save_net(net, path):
-    "Save `net` (weights, embedding, τ, φ, noise, metadata) to `path`; atomic."
+def _digest(d):
+    "SHA-256 of a saved network: each tensor's name, dtype, shape and bytes in `_FIELDS` order, then τ, φ, m, σ⊥."
+    h = hashlib.sha256()
+    for k in _FIELDS:
+        t = d[k]
+        h.update(k.encode() + b'\0')
+        if t is None: h.update(b'None\0'); continue
+        t = t.detach().cpu().contiguous()
+        h.update(f'{t.dtype}{tuple(t.shape)}\0'.encode()); h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    h.update(json.dumps({k: d[k] for k in _SCALARS}, sort_keys=True).encode())
+    return h.hexdigest()
+
+def _plain(v, where):
+    "`v` with numpy scalars as Python values, or a `TypeError` naming the entry that `torch.load(weights_only=True)` could not read back."
+    if isinstance(v, np.generic): v = v.item()
+    if v is None or type(v) in (bool, int, float, str) or isinstance(v, torch.Tensor): return v
+    if type(v) in (list, tuple): return type(v)(_plain(x, f'{where}[{i}]') for i,x in enumerate(v))
+    if type(v) is dict:
+        bad = [k for k in v if type(k) not in (str, int)]
+        if bad: raise TypeError(f"{where} has a key {bad[0]!r} of type {type(bad[0]).__name__}; keys must be strings or integers")
+        return {k: _plain(x, f'{where}[{k!r}]') for k,x in v.items()}
+    raise TypeError(f"{where} is a {type(v).__name__}: save_net stores tensors and plain values only (numbers, strings, lists, dicts); convert it, e.g. with .tolist() or str()")
+
+def save_net(net, # an `RNN`
+             path, # file to write; an existing file is replaced only if it is a network saved by `save_net`
+            ):
+    "Save `net` (weights, embedding, τ, φ, noise, metadata) to `path`, atomically, with a format version and a checksum."
+    if not isinstance(net, RNN): raise TypeError(f"net must be an RNN, got {type(net).__name__}")
     path = Path(path)
     if net.u is not None: raise ValueError("the input function u(t) cannot be saved: set net.u = None before saving and pass u again after loading")
-    d = {k: (None if getattr(net, k) is None else getattr(net, k).detach().cpu()) for k in _FIELDS}
-    d.update(tau=net.tau, phi=net.phi, m=net.m_lat, off_noise=net.off_noise, meta=net.meta, format='ddm_nb.RNN/1')
+    if path.is_dir(): raise IsADirectoryError(f"path {path} is a folder; pass a file name such as {path/'network.pt'}")
+    if path.exists() or path.is_symlink():
+        try: _read(path)
+        except (ValueError, OSError): raise FileExistsError(f"path {path} exists and is not a network saved by save_net; save_net does not overwrite other files: choose another path or remove it") from None
+    d = {k: (None if getattr(net, k) is None else getattr(net, k).detach().cpu().contiguous()) for k in _FIELDS}
+    d.update(tau=float(net.tau), phi=net.phi, m=int(net.m_lat), off_noise=float(net.off_noise), meta=_plain(net.meta, 'net.meta'))
+    d.update(format=f'{_FORMAT}/{_VERSION}', sha256=_digest(d))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    torch.save(d, tmp); tmp.replace(path)
+    tmp = path.with_name(f'.{path.name}.{secrets.token_hex(4)}.tmp')
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY|os.O_CREAT|os.O_EXCL, 0o666), 'wb') as f:  # mode 0666 less the umask, like any new file
+            torch.save(d, f); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
     return path
 
-def load_net(path, device='cpu'):
-    "Load a network saved by `save_net`."
-    d = torch.load(path, map_location=device, weights_only=False)
-    if not isinstance(d, dict) or d.get('format')!='ddm_nb.RNN/1': raise ValueError(f"{path} is not a network saved by ddm_nb.network.save_net")
-    return RNN(**{k: d[k] for k in (*_FIELDS, 'tau', 'phi', 'm', 'off_noise', 'meta')})
+def _read(path):
+    "The checked contents of a network file (a dict), or a `ValueError` saying what is wrong with it."
+    p = Path(path)
+    if not p.exists(): raise FileNotFoundError(f"path {p}: no such network file")
+    if p.is_dir(): raise IsADirectoryError(f"path {p} is a folder; pass the network file inside it, e.g. {p/'network.pt'}")
+    if p.stat().st_size==0: raise ValueError(f"path {p} is empty (0 bytes): not a network saved by save_net (an interrupted copy?)")
+    if not zipfile.is_zipfile(p): raise ValueError(f"path {p} is not a network saved by save_net: not a torch zip archive (truncated, or another format); it was not unpickled")
+    try: d = torch.load(p, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        if 'weights only' in str(e).lower(): raise ValueError(f"path {p} holds Python objects other than tensors and plain values; load_net refuses to unpickle them (that could run code): only files written by save_net load") from None
+        raise ValueError(f"path {p} is not a readable network file ({str(e).splitlines()[0]})") from None
+    except Exception as e: raise ValueError(f"path {p} is not a readable network file: truncated or corrupted ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    fmt = d.get('format') if isinstance(d, dict) else None
+    if not (isinstance(fmt, str) and fmt.startswith(_FORMAT+'/')): raise ValueError(f"path {p} is not a network saved by ddm_nb.network.save_net: it has no format entry '{_FORMAT}/<version>'")
+    try: ver = int(fmt.split('/', 1)[1])
+    except ValueError: raise ValueError(f"path {p} has an unreadable format {fmt!r}; expected '{_FORMAT}/<version>'") from None
+    if not 1 <= ver <= _VERSION: raise ValueError(f"path {p} is a network in format version {ver}; this ddm-nb reads versions 1 to {_VERSION}" + (": upgrade ddm-nb (pip install -U ddm-nb)" if ver > _VERSION else ''))
+    missing = [k for k in (*_FIELDS, *_SCALARS, 'meta') + (('sha256',) if ver >= 2 else ()) if k not in d]
+    if missing: raise ValueError(f"path {p} (format version {ver}) lacks {', '.join(missing)}: the file is incomplete; save the network again with save_net")
+    for k in _FIELDS:
+        if d[k] is not None and not isinstance(d[k], torch.Tensor): raise ValueError(f"path {p}: field {k} is a {type(d[k]).__name__}, not a tensor")
+    if ver >= 2:
+        h = _digest(d)
+        if h!=d['sha256']: raise ValueError(f"path {p}: checksum mismatch (stored sha256 {str(d['sha256'])[:12]}…, computed {h[:12]}…): the weights changed after saving; the file is corrupted or was edited")
+    else: warnings.warn(f"{p} is a format-1 network file without a checksum; save it again with save_net to add one")
+    return d
+
+def load_net(path, # a file written by `save_net`
+             device='cpu', # where to put the network ('cpu', 'cuda', ...; None: CUDA when present)
+            ):
+    "Load a network saved by `save_net`, checking its format version and checksum; never runs code from the file."
+    device = default_device(device)
+    d = _read(path)
+    return to_device(RNN(**{k: d[k] for k in (*_FIELDS, *_SCALARS, 'meta')}), device)

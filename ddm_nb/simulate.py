@@ -42,8 +42,17 @@ AdditiveSDE.g_prod = _additive_g_prod
 
 # %% ../nbs/01_simulate.ipynb #9463b28f
 def default_device(device=None):
-    "`device` as a `torch.device`; `None` picks CUDA when available, else CPU."
-    return torch.device(device if device is not None else ('cuda' if torch.cuda.is_available() else 'cpu'))
+    "`device` as a `torch.device` that exists here; `None` picks CUDA when available, else CPU."
+    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {device!r}: use device='cpu', 'cuda' or 'cuda:<index>' (None picks CUDA when present)") from None
+    if dev.type=='cuda':
+        if not torch.cuda.is_available(): raise ValueError(f"device={device!r} but this torch {torch.__version__} sees no CUDA GPU; use device='cpu' (or None: CUDA when present)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count(): raise ValueError(f"device={device!r} but there are {torch.cuda.device_count()} CUDA devices (cuda:0 to cuda:{torch.cuda.device_count()-1})")
+    elif dev.type!='cpu':
+        try: torch.empty(1, device=dev)
+        except Exception as e: raise ValueError(f"device={device!r} is not usable here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); use device='cpu' or 'cuda'") from None
+    return dev
 
 def to_device(obj, device):
     "Move every tensor attribute of `obj` to `device` (in place) and return it."
@@ -70,6 +79,12 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              fused:bool=False, # compile the step (drift, noise, divergence check) into fused kernels with torch.compile
             ):
     "Integrate `sde` on `[t0, t1]` with a fixed step; return `(ts, ys)` with `ys` of shape `(T, batch, d)`."
+    if not (callable(getattr(sde, 'f', None)) and callable(getattr(sde, 'g', None))):
+        raise TypeError(f"sde must be an SDE: an object with methods f(t, y) and g(t, y) (see ddm_nb.sde.SDE), got {type(sde).__name__}")
+    t0,t1,dt = check_num('t0', t0),check_num('t1', t1),check_num('dt', dt, lo=0, strict=True)
+    save_every,check_every = check_int('save_every', save_every, lo=1),check_int('check_every', check_every, lo=1)
+    n,seed = (None if n is None else check_int('n', n, lo=1, why='(trajectories)')),(None if seed is None else check_int('seed', seed))
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise TypeError(f"dtype must be a floating torch dtype such as torch.float32 or torch.float64, got {dtype!r}")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     if not dt > 0: raise ValueError(f"step dt must be positive, got {dt}")
     if not t1 > t0: raise ValueError(f"need t1 > t0, got t0={t0}, t1={t1}")

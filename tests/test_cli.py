@@ -36,3 +36,7 @@ def test_demo_writes_report(tmp_path):
     for f in ('compare', 'trajectories', 'attractor', 'vector_field'): assert (tmp_path/'o'/f'{f}.png').stat().st_size > 1000
     from ddm_nb.network import load_net
     assert load_net(tmp_path/'o'/'network.pt').d == 128
+    man = json.loads((tmp_path/'o'/'.ddm-nb-manifest.json').read_text())   # marks the folder as ddm-nb's, listing what it wrote
+    assert man['tool'] == 'ddm-nb' and set(man['files']) == set(os.listdir(tmp_path/'o')) - {'.ddm-nb-manifest.json'}
+    um = os.umask(0); os.umask(um)
+    assert (tmp_path/'o').stat().st_mode & 0o777 == 0o777 & ~um   # normal permissions, not a temporary folder's 0700
