@@ -54,10 +54,10 @@ def compare_metrics(new, old):
     return res
 
 def calibrate(rep, quick=False):
-    "Seconds per unit of work (ddm_nb.cli.work_units) from one run's stage times: the constants of `COST`."
+    "Seconds per unit of work (ddm_nb.cli.work_units) from one run's stage CPU times (one thread: on a quiet machine, its wall times): the constants of `COST`."
     from ddm_nb.cli import get_preset, work_units
     p = get_preset(rep['preset'])
-    u,s = work_units(p, quick),rep['seconds']
+    u,s = work_units(p, quick),rep['cpu_seconds']
     sim_t,sim_n = s['simulate_target'],s['simulate_network']
     step = sim_t/(u['step']/2)                       # a target step: overhead only (d ≤ 3)
     flop = max(sim_n - step*u['step']/2, 1e-9)/(u['flop'] - 1.25*p['samples']*p['n']**2)
@@ -100,13 +100,18 @@ def main(argv=None):
             base = json.loads(Path(a.baseline).read_text())
             cmpm = compare_metrics({**rep['metrics'], 'drift_error': rep['fit']['drift_error']}, {**base['metrics'], 'drift_error': base['fit']['drift_error']})
             run['vs_baseline'] = dict(file=a.baseline, all_within_tolerance=all(v['ok'] for v in cmpm.values()), metrics=cmpm)
+        ref = rep['references'].get('lyapunov')
+        if ref:  # the tolerances 04_metrics asserts against the Lorenz reference
+            run['vs_reference'] = {k: dict(value=rep['metrics'][k], reference=ref, tol=[TOL['lyap1'], TOL['lyap2'], TOL['lyap3']],
+                                           ok=all(abs(a-b) <= t for a,b,t in zip(rep['metrics'][k], ref, [TOL['lyap1'], TOL['lyap2'], TOL['lyap3']])))
+                                   for k in ('lyapunov_target', 'lyapunov_net') if k in rep['metrics']}
         res['runs'][mode] = run
         print(f"{mode:6} stages {rep['seconds']['total']:6.1f} s  (command {wall:.1f} s, cpu {rep['cpu_seconds']['total']:.1f} s)  " +
               '  '.join(f'{k} {v:.2f}' for k,v in stages.items()), flush=True)
         if a.baseline: print(f"       metrics within tolerance of {a.baseline}: {run['vs_baseline']['all_within_tolerance']}")
     if 'quiet' in res['runs']:
         from ddm_nb.cli import COST, estimate_seconds, get_preset
-        res['calibration'] = calibrate(json.loads(json.dumps(dict(preset=a.preset or 'lorenz', seconds=res['runs']['quiet']['stages_s']))), a.quick)
+        res['calibration'] = calibrate(dict(preset=a.preset or 'lorenz', cpu_seconds=res['runs']['quiet']['cpu_s']), a.quick)
         res['cost_model_now'] = {k:v for k,v in COST.items()}
         res['estimate_with_cost_model_now_s'] = round(estimate_seconds(get_preset(a.preset), a.quick), 1)
     out = Path(a.out or ROOT/'bench'/'results'/f"demo{'-quick' if a.quick else ''}-cpu.json")

@@ -151,10 +151,10 @@ def plot_vector_field(sde, # the target SDE (its drift `f`, `center`, `scale`)
     for ax,f,nm,col in zip(axs, (ft, fn), ('target $f$', 'network $M^+f_{net}(Mz+c)$'), ('k', 'C3')):
         q = ax.quiver(X.cpu(), Y.cpu(), f[:,0].reshape(n, n), f[:,1].reshape(n, n), color=col, angles='xy', scale_units='xy', scale=scale, width=0.004)
         ax.set_title(nm, fontsize=10); ax.set_xlabel('$z_1$ (a.u.)')
-    ax.quiverkey(q, 0.78, 1.06, big/2, f'{big/2:.3g} a.u./time unit', labelpos='E', fontproperties=dict(size=8))
     axs[0].set_ylabel('$z_2$ (a.u.)')
-    fig.suptitle('drift, $(f_1, f_2)$ on the plane through the attractor centre' + (f' at {sl}' if sl else '') + '; one arrow scale', fontsize=10)
-    fig.tight_layout()
+    fig.suptitle('drift $(f_1, f_2)$ on the plane through the attractor centre' + (f' ({sl})' if sl else ''), fontsize=10, x=0.02, ha='left')
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    ax.quiverkey(q, 0.64, 0.975, big/2, f'{big/2:.3g} a.u. per time unit (both panels)', coordinates='figure', labelpos='E', fontproperties=dict(size=8))
     return fig
 
 # %% ../nbs/09_cli.ipynb #6c2e7808
@@ -169,9 +169,9 @@ SET_KEYS = dict(system="target system, one of the zoo's names (lorenz, double_we
 def set_keys_help()->str:
     "Every key `--set` accepts, with its meaning, and each zoo system's `system.<param>` keys."
     lines = [f'  {k:<13} {v}' for k,v in SET_KEYS.items()]
-    lines.append('  system.<p>     a parameter p of the system:')
+    lines.append(f"  {'system.<p>':<13} a parameter p of the system:")
     for nm,cls in SYSTEMS.items():
-        ps = [q.lower() for q in inspect.signature(cls).parameters if q!='kw'] if inspect.isclass(cls) else ['a', 'd']
+        ps = [q.lower() for q in inspect.signature(cls).parameters if q!='kw'] if inspect.isclass(cls) else ['A', 'D']
         lines.append(f'                   {nm}: ' + ', '.join(f'system.{q}' for q in ps))
     return '\n'.join(lines)
 
@@ -256,15 +256,14 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
                    "Target and network start at the same state with independent noise: the paths differ, their statistics should agree (compare.png).")
             for nm,fg in (('trajectories', plot_trajectories(ts, zt, zn, caption=cap)), ('attractor', plot_attractor(zt, zn)), ('vector_field', plot_vector_field(sde, net))):
                 fg.savefig(tmp/f'{nm}.png', dpi=100, bbox_inches='tight'); plt.close(fg)
-        with st('save', 'save: network.pt, metrics.json'):
-            save_net(net, tmp/'network.pt')
-            rep = dict(preset=p['name'], system=p['system_name'], system_params=p['system_params'], N=p['n'], tau=p['tau'],
-                       n_trajectories=p['trajectories'], t1=p['t1'], dt=p['dt'], seed=p['seed'], device=str(device), quick=bool(quick),
-                       fit={k:v for k,v in frep.items() if k not in ('device',)}, metrics=dict(m), off_manifold_max_rel=off,
-                       references={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in sde.refs.items() if k in ('lyapunov','kaplan_yorke','mfpt','radius','period','var')},
-                       seconds=dict(st.seconds, metrics_detail=msec, total=round(time.perf_counter()-t0, 2)),
-                       cpu_seconds=dict(st.cpu_seconds, total=round(time.process_time()-c0, 2)))
-            (tmp/'metrics.json').write_text(json.dumps(rep, indent=2))
+        with st('save', 'save: network.pt, metrics.json'): save_net(net, tmp/'network.pt')
+        rep = dict(preset=p['name'], system=p['system_name'], system_params=p['system_params'], N=p['n'], tau=p['tau'],
+                   n_trajectories=p['trajectories'], t1=p['t1'], dt=p['dt'], seed=p['seed'], device=str(device), quick=bool(quick),
+                   fit={k:v for k,v in frep.items() if k not in ('device',)}, metrics=dict(m), off_manifold_max_rel=off,
+                   references={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in sde.refs.items() if k in ('lyapunov','kaplan_yorke','mfpt','radius','period','var')},
+                   seconds=dict(st.seconds, metrics_detail=msec, total=round(time.perf_counter()-t0, 2)),
+                   cpu_seconds=dict(st.cpu_seconds, total=round(time.process_time()-c0, 2)))
+        (tmp/'metrics.json').write_text(json.dumps(rep, indent=2))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     finally: torch.set_num_threads(nthr)
@@ -292,8 +291,9 @@ def summary(rep:dict, # the report `demo` returned
     return '\n'.join(L)
 
 # %% ../nbs/09_cli.ipynb #2c601fd3
-# seconds per unit of work, calibrated by `python bench/bench_demo.py` (its JSON's "calibration", quiet run) on the machine it names
-COST = dict(machine='2-core CPU (loaded)', step=1e-4, flop=1e-10, fit_step=1e-4, point=1e-6, lyap_step=1e-3, figures=2.0)
+# seconds per unit of work: the "calibration" of `python bench/bench_demo.py` (bench/results/demo-cpu.json), i.e. CPU seconds of its quiet
+# default run divided by that run's `work_units`; one thread, so on a quiet machine these are wall seconds. Re-run the bench and copy them here.
+COST = dict(machine='an Intel Xeon, 2 cores, one thread', step=8.7e-05, flop=3.52e-11, fit_step=0.000111, point=1.1e-06, lyap_step=0.000314, figures=1.34)
 
 def work_units(p:dict, # a preset (`get_preset`)
                quick:bool=False, # with `quick_overrides`
