@@ -190,10 +190,10 @@ class _Stages:
     @contextlib.contextmanager
     def __call__(self, key, what):
         self.i += 1; t0,c0 = time.perf_counter(),time.process_time(); note = {}
-        if not self.quiet: print(f'[{self.i}/{self.n}] {what} ...', file=sys.stderr, flush=True)
+        if not self.quiet: print(f'[{self.i}/{self.n}] {what} ...', flush=True)
         yield note
         dt = time.perf_counter()-t0; self.seconds[key],self.cpu_seconds[key] = round(dt, 3),round(time.process_time()-c0, 3)
-        if not self.quiet: print(f'[{self.i}/{self.n}] {what}: done in {dt:.1f} s' + (f" — {note['msg']}" if note.get('msg') else ''), file=sys.stderr, flush=True)
+        if not self.quiet: print(f'[{self.i}/{self.n}] {what}: done in {dt:.1f} s' + (f" — {note['msg']}" if note.get('msg') else ''), flush=True)
 
 # %% ../nbs/09_cli.ipynb #d40d5b62
 def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
