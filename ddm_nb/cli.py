@@ -158,7 +158,7 @@ def plot_vector_field(sde, # the target SDE (its drift `f`, `center`, `scale`)
     return fig
 
 # %% ../nbs/09_cli.ipynb #6c2e7808
-SET_KEYS = dict(system="target system, one of the zoo's names (lorenz, double_well, hopf, ou, multiwell, multiplicative, vdp, double_well_2d)",
+SET_KEYS = dict(system="target system, one of the zoo's names (" + ', '.join(SYSTEMS) + ")",
                 n="number of neurons N of the network", tau="network time constant τ (time units of the system)",
                 samples="matching samples drawn from the target's invariant measure (another 20% are held out)",
                 ridge="ridge penalty λ per sample of the closed-form fit", off_noise="isotropic off-manifold noise σ⊥ of the network",
@@ -218,7 +218,8 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
     st = _Stages(8 if chaotic else 6, quiet)
     tmp = atomic_outdir(out)
     nthr = torch.get_num_threads()
-    torch.set_num_threads(int(threads or os.environ.get('OMP_NUM_THREADS') or 1))  # small operations: a second thread only waits on a busy core
+    env = os.environ.get('OMP_NUM_THREADS', '')
+    torch.set_num_threads(int(threads or (env if env.isdigit() and int(env) > 0 else 1)))  # small operations: a second thread only waits on a busy core
     try:
         t0,c0 = time.perf_counter(),time.process_time()
         with st('fit', f"fit: {p['n']}-neuron network to {p['system_name']} from {p['samples']:,} samples") as note:
