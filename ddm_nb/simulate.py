@@ -161,15 +161,44 @@ def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     with torch.no_grad(): return odeint(lambda t,y: f(t, y), y0, torch.as_tensor(t, dtype=y0.dtype), method=method, options=opts, **kw)
 
 # %% ../nbs/01_simulate.ipynb #6a73db38
+def _flow_and_tangents(f, jv, y, k, t=0.):
+    "`(t, z, V) -> (f(z), ∂f(z) V)` for states `z` `(B, d)` and `k` tangents each `V` `(B*k, d)`, and how the products are taken."
+    if jv is not None: return (lambda t,z,V: (f(t, z), jv(t, z.repeat_interleave(k, 0), V))), 'jvp'
+    def ad(t, z, V):
+        fz,JV = torch.func.jvp(lambda u: f(t, u), (z.repeat_interleave(k, 0),), (V,))
+        return fz[::k],JV
+    h = torch.finfo(y.dtype).eps**2
+    def cs(t, z, V):
+        fz = f(t, torch.complex(z.repeat_interleave(k, 0), h*V))
+        return fz.real[::k],fz.imag/h
+    try:  # the complex step must agree with f and with central differences (no AD needed: its first call costs a second)
+        Z = y.repeat_interleave(k, 0)
+        V = torch.randn(Z.shape, dtype=y.dtype, generator=torch.Generator().manual_seed(0)).to(y.device)
+        fz,JV = cs(t, y, V)
+        e = torch.finfo(y.dtype).eps**(1/3)*(1+float(Z.abs().max()))
+        fd = (f(t, Z+e*V)-f(t, Z-e*V))/(2*e)
+        ok = float((fz-f(t, y)).norm()) <= 100*torch.finfo(y.dtype).eps*float(fz.norm().clamp_min(1.)) and float((JV-fd).norm()) <= 1e-4*float(fd.norm().clamp_min(1e-12))
+        if ok and JV.shape==Z.shape and bool(torch.isfinite(JV).all()): return cs, 'complex step'
+    except (RuntimeError, TypeError, NotImplementedError, AttributeError): pass
+    return ad, 'torch.func.jvp'
+
+def _rk4(F, t, s, h, n):
+    "`n` classical RK4 steps of `ds/dt = F(t, s)` from `(t, s)`."
+    for _ in range(n):
+        k1 = F(t, s); k2 = F(t+h/2, s+h/2*k1); k3 = F(t+h/2, s+h/2*k2); k4 = F(t+h, s+h*k3)
+        s,t = s + h/6*(k1+2*(k2+k3)+k4),t+h
+    return t,s
+
 def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function `f(t, y)`
                       y0, # initial states `(batch, d)`: each gives one estimate
                       k:int=None, # number of exponents (default: all d)
                       t:float=100., # averaging time after the transient
                       dt:float=0.01, # RK4 step
                       renorm:float=1., # time between QR re-orthonormalisations
-                      transient:float=10., # time discarded before averaging
+                      transient:float=10., # time discarded before averaging (state and tangents integrated, logs not kept)
                       dtype=torch.float64, # integration precision
                       device=None, # None: CUDA when present
+                      progress:bool=False, # progress bar over the averaging time
                      ):
     "Lyapunov exponents of the deterministic drift of `sde`; returns `(mean (k,), per-trajectory (batch, k))`."
     f,jv = getattr(sde, 'f', sde),getattr(sde, 'jvp', None)
@@ -181,24 +210,21 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
     if not 1 <= k <= d: raise ValueError(f"k={k} exponents requested for a {d}-dimensional system")
     nsub = round(renorm/dt)
     if nsub < 1 or abs(nsub*dt-renorm) > 1e-9: raise ValueError(f"renorm={renorm} must be a whole number of steps dt={dt}")
-    def rhs(t, s):
-        z,V = s[:, :d],s[:, d:].reshape(B, k, d)
-        Z = z[:,None].expand(B, k, d).reshape(B*k, d).contiguous()
-        fz = f(t, z)
-        if jv is not None: JV = jv(t, Z, V.reshape(B*k, d))
-        else: _,JV = torch.func.jvp(lambda u: f(t, u), (Z,), (V.reshape(B*k, d),))
-        return torch.cat([fz, JV.reshape(B, k*d)], 1)
-    tgrid = torch.linspace(0, renorm, nsub+1, dtype=dtype, device=device)
     with torch.no_grad():
-        y = odeint(lambda t,z: f(t, z), y, torch.tensor([0., transient], dtype=dtype, device=device), method='rk4', options=dict(step_size=dt))[-1] if transient > 0 else y
+        fj,_ = _flow_and_tangents(f, jv, y, k)
+        def rhs(t, s):
+            fz,JV = fj(t, s[:, :d], s[:, d:].reshape(B*k, d))
+            return torch.cat([fz, JV.reshape(B, k*d)], 1)
         V = torch.eye(d, dtype=dtype, device=device)[:k].expand(B, k, d).clone()
         logs = torch.zeros(B, k, dtype=dtype, device=device)
-        nren = round(t/renorm)
-        for _ in range(nren):
-            s = odeint(rhs, torch.cat([y, V.reshape(B, k*d)], 1), tgrid, method='rk4', options=dict(step_size=dt))[-1]
+        nt,nren = round(transient/dt),round(t/renorm)
+        chunks = [nsub]*(nt//nsub) + [nt % nsub]*(nt % nsub > 0)  # the transient also aligns the tangents (no logs kept)
+        tt = 0.
+        for i,n in enumerate(tqdm(chunks + [nsub]*nren, disable=not progress, desc=f'Lyapunov {getattr(sde, "name", "drift")}', leave=False)):
+            tt,s = _rk4(rhs, tt, torch.cat([y, V.reshape(B, k*d)], 1), dt, n)
             y = s[:, :d]
             Q,R = torch.linalg.qr(s[:, d:].reshape(B, k, d).transpose(1, 2))
-            logs += R.diagonal(dim1=1, dim2=2).abs().log()
+            if i >= len(chunks): logs += R.diagonal(dim1=1, dim2=2).abs().log()
             V = Q.transpose(1, 2)
             if not torch.isfinite(y).all(): raise FloatingPointError("the deterministic flow diverged: reduce dt or check the drift")
     per = logs/(nren*renorm)

@@ -379,7 +379,9 @@ def test_cuda_on_cpu_torch_library():
 def test_cli_broken_presets_file(tmp_path):
     f = tmp_path/'p.ini'; f.write_text('[ddm]\ndefault = good\n[bad]\nsystem = hopf\nn = 8\nn = 9\n[good]\nsystem = hopf\n')
     r = run_ddm('presets', '--presets', str(f), cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.split() == ['bad', 'good'], r.stderr
+    assert r.returncode == 0, r.stderr
+    rows = {l.split()[0].rstrip(':'): l for l in r.stdout.splitlines()[1:] if l.strip() and not l.startswith('(')}
+    assert set(rows) == {'bad', 'good'} and 'BROKEN' in rows['bad'] and "'n' twice" in rows['bad'] and 'INCOMPLETE' in rows['good'] and "'n'" in rows['good'], r.stdout
     one_line_error(run_ddm('demo', 'bad', '--presets', str(f), '--out', 'o', cwd=tmp_path), str(f), 'line 6', "'n' twice")
     f.write_text('system = hopf\n')
     one_line_error(run_ddm('presets', '--presets', str(f), cwd=tmp_path), str(f), 'line 1')
