@@ -8,7 +8,7 @@ Each run is the real command, `ddm demo PRESET --quiet --out TMP`, in a fresh pr
 `seconds` / `cpu_seconds` fields of its metrics.json (set-up, i.e. Python start and imports, excluded), and the command's
 own wall time (set-up included) is measured here. Under load, `--load` extra processes (`python -c 'while 1: pass'`)
 are started by this script and killed at the end. The JSON (default bench/results/demo-<device>.json) also holds the
-calibration of the cost model behind `ddm presets` (`ddm_nb.cli.COST`) and the metrics of each run.
+calibration of the cost model behind `ddm presets` (`ddm_nb.presets.COST`) and the metrics of each run.
 """
 import argparse, json, math, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -54,8 +54,8 @@ def compare_metrics(new, old):
     return res
 
 def calibrate(rep, quick=False):
-    "Seconds per unit of work (ddm_nb.cli.work_units) from one run's stage CPU times (one thread: on a quiet machine, its wall times): the constants of `COST`."
-    from ddm_nb.cli import get_preset, work_units
+    "Seconds per unit of work (ddm_nb.presets.work_units) from one run's stage CPU times (one thread: on a quiet machine, its wall times): the constants of `COST`."
+    from ddm_nb.presets import get_preset, work_units
     p = get_preset(rep['preset'])
     u,s = work_units(p, quick),rep['cpu_seconds']
     sim_t,sim_n = s['simulate_target'],s['simulate_network']
@@ -110,7 +110,7 @@ def main(argv=None):
               '  '.join(f'{k} {v:.2f}' for k,v in stages.items()), flush=True)
         if a.baseline: print(f"       metrics within tolerance of {a.baseline}: {run['vs_baseline']['all_within_tolerance']}")
     if 'quiet' in res['runs']:
-        from ddm_nb.cli import COST, estimate_seconds, get_preset
+        from ddm_nb.presets import COST, estimate_seconds, get_preset
         res['calibration'] = calibrate(dict(preset=a.preset or 'lorenz', cpu_seconds=res['runs']['quiet']['cpu_s']), a.quick)
         res['cost_model_now'] = {k:v for k,v in COST.items()}
         res['estimate_with_cost_model_now_s'] = round(estimate_seconds(get_preset(a.preset), a.quick), 1)

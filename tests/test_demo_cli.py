@@ -10,7 +10,7 @@ def test_version():
     assert r.returncode == 0 and r.stdout.strip() == f'ddm-nb {ddm_nb.__version__}', (r.stdout, r.stderr)
 
 def test_presets_table():
-    from ddm_nb.cli import get_preset, list_presets, estimate_seconds
+    from ddm_nb.presets import get_preset, list_presets, estimate_seconds
     r = run_ddm('presets')
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -23,12 +23,12 @@ def test_presets_table():
 
 def test_cost_model_is_the_bench_calibration():
     "`ddm presets` prices work with the constants bench/bench_demo.py measured (its quiet run), within the 1.5× that a re-run on another CPU may move them."
-    from ddm_nb.cli import COST
+    from ddm_nb.presets import COST
     cal = json.loads((ROOT/'bench'/'results'/'demo-cpu.json').read_text())['calibration']
     for k,v in cal.items(): assert v/1.5 <= COST[k] <= 1.5*v, (k, COST[k], v)
 
 def test_help_lists_every_set_key():
-    from ddm_nb.cli import SET_KEYS
+    from ddm_nb.presets import SET_KEYS
     r = run_ddm('demo', '--help')
     assert r.returncode == 0
     for k,v in SET_KEYS.items(): assert re.search(rf'^\s+{re.escape(k)}\s+{re.escape(v[:30])}', r.stdout, re.M), k

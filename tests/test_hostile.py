@@ -12,8 +12,9 @@ from ddm_nb.sde import *
 from ddm_nb.simulate import simulate, default_device
 from ddm_nb.network import RNN, save_net, load_net
 from ddm_nb.matching import fit, random_embedding
-from ddm_nb.cli import get_preset, list_presets, presets_path, atomic_outdir, commit_outdir, MANIFEST, PRESET_KEYS, main, _installed_presets
-from ddm_nb.sweep import check_preset_grid
+from ddm_nb.presets import get_preset, list_presets, presets_path, atomic_outdir, commit_outdir, MANIFEST, PRESET_KEYS, _installed_presets
+from ddm_nb.cli import main
+from ddm_nb.presets import check_preset_grid
 
 FAST = ['--device', 'cpu', '--set', 'n=32', 't1=2', 'samples=2000']   # a demo in a few seconds
 SKIP = {'.venv', '.git', '__pycache__', '.pytest_cache', '.hypothesis', '.ipynb_checkpoints'}
@@ -396,7 +397,7 @@ def test_presets_found_wherever_pip_installs(tmp_path):
     pip = [sys.executable, '-m', 'pip', '-q', '--disable-pip-version-check']
     subprocess.run([*pip, 'wheel', '--no-deps', '--no-build-isolation', '-w', whl, src], check=True, capture_output=True, cwd=tmp_path)
     subprocess.run([*pip, 'install', '--no-deps', '--target', site, next(whl.glob('ddm_nb-*.whl'))], check=True, capture_output=True, cwd=tmp_path)
-    code = 'import sys; sys.path.insert(0, sys.argv[1]); from ddm_nb.cli import presets_path, list_presets; print(presets_path()); print(*list_presets())'
+    code = 'import sys; sys.path.insert(0, sys.argv[1]); from ddm_nb.presets import presets_path, list_presets; print(presets_path()); print(*list_presets())'
     r = subprocess.run([sys.executable, '-c', code, str(site)], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     where,names = r.stdout.splitlines()
