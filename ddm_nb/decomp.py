@@ -84,8 +84,7 @@ def ablate(net, # an `RNN`
     "A copy of `net` whose connectivity is only the symmetric (`'S'`) or antisymmetric (`'A'`) part of `net.W`."
     if keep not in ('S','A'): raise ValueError(f"keep must be 'S' (symmetric part) or 'A' (antisymmetric part), got {keep!r}")
     WS,WA = split_connectivity(net.W)
-    return RNN(WS if keep=='S' else WA, net.b, net.M, net.c, tau=net.tau, phi=net.phi, L=net.L, V=net.V, s=net.s, m=net.m_lat,
-               off_noise=net.off_noise, B=net.B, u=net.u, meta=dict(net.meta, ablated=keep))
+    return net.replace(W=WS if keep=='S' else WA, meta=dict(net.meta, ablated=keep))
 
 # %% ../nbs/05_decompositions.ipynb #6f61d957
 def _diffusion_tensor(D, d):

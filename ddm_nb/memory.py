@@ -39,8 +39,8 @@ def cued(net, # a trained `RNN`
          eps:float=None, # latent noise level ε of `L = sqrt(2ε) I` (None: keep the network's noise)
         ):
     "Copy of `net` with latent input `u` entering through `B = M`, and optionally latent noise ε."
-    noise = dict(L=math.sqrt(2*eps)*torch.eye(net.latent_dim)) if eps is not None else dict(L=net.L, V=net.V, s=net.s, m=net.m_lat)
-    return RNN(net.W, net.b, net.M, net.c, tau=net.tau, phi=net.phi, off_noise=net.off_noise, B=net.M, u=u, meta=net.meta, **noise)
+    noise = dict(L=math.sqrt(2*eps)*torch.eye(net.latent_dim, device=net.M.device), V=None, s=None) if eps is not None else {}
+    return net.replace(B=net.M, u=u, **noise)
 
 # %% ../nbs/06_associative.ipynb #8cd0c422
 def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patterns

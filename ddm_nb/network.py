@@ -25,7 +25,9 @@ def _as_matrix(name, a):
     except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a tensor or an array of numbers, got {type(a).__name__}") from None
 
 # %% ../nbs/02_network.ipynb #3f0e5195
-class RNN(SDE):
+_BUFFERS = ('W', 'b', 'M', 'c', 'Mp', 'L', 'V', 's', 'B')
+
+class RNN(SDE, torch.nn.Module):
     "Continuous-time RNN `τ dx = (−x + W φ(x) + b + B u(t)) dt + τ Σ(x) dW` with latent embedding `x = M z + c`."
     def __init__(self,
                  W, # connectivity `(N, N)`, any (asymmetric) matrix
@@ -43,6 +45,8 @@ class RNN(SDE):
                  u=None, # input `u(t) -> (p,)` or `(batch, p)`
                  meta:dict=None, # free-form metadata kept by `save_net`
                 ):
+        torch.nn.Module.__init__(self)
+        for k in _BUFFERS: self.register_buffer(k, None)  # weights move with .to() and live in state_dict()
         tau,off_noise = check_num('tau', tau, lo=0, strict=True, why='(the time constant)'),check_num('off_noise', off_noise, lo=0)
         phi,m = check_choice('phi', phi, PHI),(None if m is None else check_int('m', m, lo=1))
         if u is not None and not callable(u): raise TypeError(f"u must be a function u(t) -> (p,) or (batch, p), got {type(u).__name__}")
@@ -113,6 +117,17 @@ class RNN(SDE):
     def embed(self, z):
         "Network state `x = M z + c` of latent states `z` `(..., d)`."
         return z@self.M.to(z.dtype).T + self.c.to(z.dtype)
+    @property
+    def N(self)->int:
+        "Number of neurons N (as an SDE, the state dimension `d` of the network is N)."
+        return self.d
+    def replace(self, **changes):
+        "A copy of this network with `changes` (any argument of `RNN`), e.g. `net.replace(W=W_S)` or `net.replace(u=pulse)`."
+        kw = dict(W=self.W, b=self.b, M=self.M, c=self.c, tau=self.tau, phi=self.phi, L=self.L if self.V is None else None, V=self.V, s=self.s,
+                  m=self.m_lat, off_noise=self.off_noise, B=self.B, u=self.u, meta=self.meta)
+        bad = sorted(set(changes) - set(kw))
+        if bad: raise TypeError(f"replace() got unknown argument(s) {bad}; RNN takes {list(kw)}")
+        return RNN(**{**kw, **changes}).to(self.W.device)
     def __repr__(self): return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g})"
 
 # %% ../nbs/02_network.ipynb #15dd82c7

@@ -56,7 +56,7 @@ def default_device(device=None):
 
 def to_device(obj, device):
     "Move every tensor attribute of `obj` to `device` (in place) and return it."
-    if hasattr(obj, 'to') and not isinstance(obj, SDE): return obj.to(device)
+    if isinstance(obj, torch.nn.Module) or (hasattr(obj, 'to') and not isinstance(obj, SDE)): return obj.to(device)
     for k,v in vars(obj).items():
         if isinstance(v, torch.Tensor): setattr(obj, k, v.to(device))
     return obj
