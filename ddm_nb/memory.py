@@ -55,7 +55,7 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
                     dt:float=0.02, # Euler step
                     save_every:int=5, # steps between saved states (for the core-set labels)
                     seed:int=0, # seeds the trials and the noise
-                    device='cpu', # where to simulate
+                    device=None, # where to simulate (None: CUDA when present)
                    )->torch.Tensor:
     "Fraction of trials ending in the cued well, from a random other well: shape `(amplitudes, durations)`, squeezed."
     P = torch.as_tensor(patterns, dtype=torch.float32); K = len(P)

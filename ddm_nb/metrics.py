@@ -382,7 +382,7 @@ def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its lat
                      n:int=4, # starting states
                      t:float=50., # averaging time
                      dt:float=0.01, # RK4 step
-                     device='cpu', # device of the integration
+                     device=None, # device of the integration (None: CUDA when present)
                      progress:bool=False, # progress bar
                     )->dict:
     "Lyapunov exponents and Kaplan–Yorke dimension of `drift` from states of `z`: `lyapunov_{who}`, `kaplan_yorke_{who}` (+ plane checks for an `RNN`)."
@@ -421,7 +421,7 @@ def compare(ts, # saved times `(T,)`, shared by both inputs
             lyap_t:float=50., # Lyapunov averaging time
             lyap_dt:float=0.01, # Lyapunov RK4 step
             n_lyap:int=4, # Lyapunov starting states
-            lyap_device='cpu', # device of the Lyapunov integration: that of the drifts' parameters
+            device=None, # device of the Lyapunov integrations (None: CUDA when present)
             plot:bool=True, # also draw the figure
             progress:bool=False, # progress bars of the Lyapunov integrations
             seconds:dict=None, # if given, filled with the seconds each metric took
@@ -447,7 +447,7 @@ def compare(ts, # saved times `(T,)`, shared by both inputs
         m['km_drift_err'],m['km_diffusion_err'] = timed('kramers_moyal', lambda: km_errors(ts, x, y, km_bins))
         if not math.isfinite(m['km_drift_err']): m['km_note'] = KM_EMPTY.format(km_bins=km_bins)
     for who,drift,z in (('target', target_drift, x), ('net', net_drift, y)):
-        if drift is not None: m.update(timed(f'lyapunov_{who}', lambda: lyapunov_metrics(drift, z, who, n_lyap, lyap_t, lyap_dt, lyap_device, progress)))
+        if drift is not None: m.update(timed(f'lyapunov_{who}', lambda: lyapunov_metrics(drift, z, who, n_lyap, lyap_t, lyap_dt, device, progress)))
     if wells is not None:
         if radius is None: raise ValueError("wells need a core radius: pass radius= (e.g. a third of the distance between wells)")
         K = len(torch.as_tensor(wells).reshape(-1, d))

@@ -234,7 +234,7 @@ def _read(path):
     return d
 
 def load_net(path, # a file written by `save_net`
-             device='cpu', # where to put the network ('cpu', 'cuda', ...; None: CUDA when present)
+             device=None, # where to put the network ('cpu', 'cuda', ...; None: CUDA when present)
             ):
     "Load a network saved by `save_net`, checking its format version and checksum; never runs code from the file."
     device = default_device(device)
