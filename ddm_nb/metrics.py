@@ -389,7 +389,7 @@ def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its lat
     T,B,d = z.shape
     half = z[T//2:].reshape(-1, d)
     y0 = half[torch.linspace(0, len(half)-1, max(n, 2)).long()]
-    kw = dict(t=t, dt=dt, transient=min(10., t/5), device=device, progress=progress)
+    kw = dict(t=t, dt=dt, burn_in=min(10., t/5), device=device, progress=progress)
     if not isinstance(drift, RNN):
         lam,_ = lyapunov_spectrum(drift, y0, **kw)
         return {f'lyapunov_{who}': lam.tolist(), f'kaplan_yorke_{who}': kaplan_yorke(lam)}

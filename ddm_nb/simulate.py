@@ -192,10 +192,10 @@ def _rk4(F, t, s, h, n):
 def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function `f(t, y)`
                       y0, # initial states `(batch, d)`: each gives one estimate
                       k:int=None, # number of exponents (default: all d)
-                      t:float=100., # averaging time after the transient
+                      t:float=100., # averaging time after the burn-in
                       dt:float=0.01, # RK4 step
                       renorm:float=1., # time between QR re-orthonormalisations
-                      transient:float=10., # time discarded before averaging (state and tangents integrated, logs not kept)
+                      burn_in:float=10., # time discarded before averaging (state and tangents integrated, logs not kept)
                       dtype=torch.float64, # integration precision
                       device=None, # None: CUDA when present
                       progress:bool=False, # progress bar over the averaging time
@@ -217,8 +217,8 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
             return torch.cat([fz, JV.reshape(B, k*d)], 1)
         V = torch.eye(d, dtype=dtype, device=device)[:k].expand(B, k, d).clone()
         logs = torch.zeros(B, k, dtype=dtype, device=device)
-        nt,nren = round(transient/dt),round(t/renorm)
-        chunks = [nsub]*(nt//nsub) + [nt % nsub]*(nt % nsub > 0)  # the transient also aligns the tangents (no logs kept)
+        nt,nren = round(burn_in/dt),round(t/renorm)
+        chunks = [nsub]*(nt//nsub) + [nt % nsub]*(nt % nsub > 0)  # the burn-in also aligns the tangents (no logs kept)
         tt = 0.
         for i,n in enumerate(tqdm(chunks + [nsub]*nren, disable=not progress, desc=f'Lyapunov {getattr(sde, "name", "drift")}', leave=False)):
             tt,s = _rk4(rhs, tt, torch.cat([y, V.reshape(B, k*d)], 1), dt, n)
