@@ -102,6 +102,33 @@ class RNN(SDE):
         return z@self.M.to(z.dtype).T + self.c.to(z.dtype)
     def __repr__(self): return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g})"
 
+# %% ../nbs/02_network.ipynb #9d9cb18b
+def _fast_euler(self, h:float, dtype=torch.float32, noise:bool=True):
+    "In-place Euler–Maruyama step `step(x, xi)` for `simulate` (standard normals `xi` `(batch, m)`); None when inputs or state-dependent noise need the general step."
+    if self.V is not None or (self.B is not None and self.u is not None): return None
+    a,sq,ml,off = h/self.tau,math.sqrt(h),self.m_lat,self.off_noise*math.sqrt(h)
+    cast = lambda t: t.to(dtype).contiguous()
+    Wa,ba = cast(a*self.W.T),cast(a*self.b)
+    S = cast(sq*(self.M@self.L).T)                       # (m_lat, N)
+    MpT,MT = cast(self.Mp.T),cast(self.M.T)
+    act = dict(tanh=torch.tanh, sigmoid=torch.sigmoid).get(self.phi)   # those write into a buffer
+    buf = {}
+    def step(x, xi):
+        r = buf.get('r')
+        if r is None or r.shape!=x.shape: r = buf['r'] = torch.empty_like(x)
+        if act is not None: act(x, out=r)
+        else: r.copy_(self.act(x))
+        x.addmm_(r, Wa, beta=1-a).add_(ba)
+        if noise and xi is not None:
+            x.addmm_(xi[:, :ml], S)
+            if off > 0:
+                v = xi[:, ml:]
+                x.add_(v, alpha=off).addmm_(v@MpT, MT, alpha=-off)
+        return x
+    return step
+
+RNN.fast_euler = _fast_euler
+
 # %% ../nbs/02_network.ipynb #15dd82c7
 def latent_drift(net, z, t=0.):
     "Latent drift `M⁺ f_net(M z + c)` of `net` at latent states `z` `(batch, d)`."
