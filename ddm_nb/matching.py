@@ -63,7 +63,7 @@ def _ridge(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving the
            chunk:int=8192, # samples per chunk: memory O(N² + chunk·N), whatever K
           ):
     "Ridge of targets `Y` on features `P` with an intercept; `(A (q, N), beta (q,))` in float64, `PᵀP` and `PᵀY` accumulated over chunks."
-    if not callable(data): (P,Y),K = data,len(data[0]); data = lambda i,j: (P[i:j], Y[i:j])
+    if not callable(data): K,data = len(data[0]),(lambda i,j,P=data[0],Y=data[1]: (P[i:j], Y[i:j]))
     G = None
     for i in range(0, K, chunk):
         P,Y = (t.double() for t in data(i, min(i+chunk, K)))
