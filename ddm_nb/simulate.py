@@ -130,8 +130,8 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     gen = torch.Generator(device).manual_seed(seed)
     B,nsave = len(y),steps//save_every+1
     if fused is None: fused = FUSED_WINS.get(device.type, False)
-    fast = getattr(sde, 'fast_euler', None) if method=='euler' and not fused else None
-    fast = fast and fast(dt, dtype, noise)   # an in-place step, or None where the SDE needs the general one
+    fast = getattr(sde, 'fast_step', None) if not fused else None
+    fast = fast and fast(method, dt, dtype, noise)   # an in-place step, or None where the SDE needs the general one
     put,done = _store(out, (nsave, B, d), dtype, device)
     put(0, y)
     if progress is None: progress = steps*B*d > 5e8

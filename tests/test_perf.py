@@ -38,17 +38,18 @@ from ddm_nb.sde import Lorenz
 
 def _general(net):
     "The same network without its fast step: `simulate` takes the general loop."
-    net.fast_euler = lambda *a: None
+    net.fast_step = lambda *a: None
     return net
 
 @pytest.mark.parametrize('off_noise', [0., 0.3])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
-def test_fast_step_matches_general(off_noise, dtype):
+@pytest.mark.parametrize('method', ['euler', 'heun'])
+def test_fast_step_matches_general(off_noise, dtype, method):
     net = small_net(off_noise=off_noise); x0 = 0.5*torch.randn(8, 64, generator=torch.Generator().manual_seed(1))
-    _,a = simulate(net, x0, 1., 0.01, seed=3, device='cpu', save_every=10, dtype=dtype)
-    _,b = simulate(_general(small_net(off_noise=off_noise)), x0, 1., 0.01, seed=3, device='cpu', save_every=10, dtype=dtype)
+    _,a = simulate(net, x0, 1., 0.01, seed=3, device='cpu', save_every=10, dtype=dtype, method=method)
+    _,b = simulate(_general(small_net(off_noise=off_noise)), x0, 1., 0.01, seed=3, device='cpu', save_every=10, dtype=dtype, method=method)
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    _,c = simulate(net, x0, 1., 0.01, seed=3, device='cpu', save_every=10, dtype=dtype, noise=False)
+    _,c = simulate(net, x0, 1., 0.01, seed=3, device='cpu', save_every=10, dtype=dtype, noise=False, method=method)
     assert (c - a).abs().max() > 1e-2          # the noise really enters
     assert torch.equal(x0, 0.5*torch.randn(8, 64, generator=torch.Generator().manual_seed(1)))   # y0 untouched by the in-place step
 
@@ -110,8 +111,8 @@ _PEAK = textwrap.dedent('''
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)''')
 
 def test_chunked_fit_memory_flat():
-    "Peak RSS of a closed-form fit at K and 10 K samples. Features held whole would add 225,000 × 256 × (4 + 8 + 8) bytes ≈ 1.1 GiB (float32, float64, centred);
-    what does grow is O(K d²) (samples, the d × d noise loadings checked for constancy): about 50 MiB here."
+    """Peak RSS of a closed-form fit at K and 10 K samples. Features held whole would add 200,000 × 256 × (4 + 8 + 8) bytes ≈ 0.95 GiB
+    (float32, float64, centred); what does grow is O(K d²) (samples, the d × d noise loadings checked for constancy): 30-50 MiB here."""
     peak = {K: int(subprocess.run([sys.executable, '-c', _PEAK, str(K)], capture_output=True, text=True, check=True).stdout.split()[-1])/1024
             for K in (25_000, 250_000)}
     assert peak[250_000] - peak[25_000] < 150, peak     # MiB
