@@ -10,6 +10,8 @@ Per step, for the same random asymmetric network `tau dx = (-x + W tanh(x) + b) 
   torchsde   torchsde.sdeint(method='euler') on the same network object (it uses the network's g_prod)
   plain      a hand-written PyTorch loop: y = y + drift*dt + noise, nothing else
   matmul     tanh(x) @ W.T alone: the floor of any step
+Timings interleave the variants (rounds of one call each, rotating order; best wall time per variant), so that all meet the same
+background load; `cpu_time` has the best process CPU times too (on one thread, a measure that other processes' load inflates less).
 Each row records the machine, torch, the thread count, and the load average before and after it: `shared` is true when
 other work was running on the cores (1-minute load above 0.5 before the row started), so its absolute times are inflated.
 Also: sparse-saving memory (saved output and peak RSS at 1x and 10x the steps). The fits are in bench/bench_fit.py.
@@ -41,13 +43,17 @@ def make_net(N, device, d=3, seed=0):
 def sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize()
 
-def timeit(fn, steps, device, reps=5):
-    "Best of `reps` wall times of `fn()` per step, in microseconds (after one warm-up call)."
-    fn(); sync(device)
-    best = math.inf
-    for _ in range(reps):
-        t = time.perf_counter(); fn(); sync(device); best = min(best, time.perf_counter()-t)
-    return 1e6*best/steps
+def timeit(fns, steps, device, rounds=7):
+    """Per-step microseconds of each of `fns` (name -> callable): after a warm-up, `rounds` rounds that run every function once,
+    in rotating order, so that all meet the same background load; the best wall time of each, and its best process CPU time."""
+    names = list(fns)
+    for k in names: fns[k](); sync(device)
+    wall,cpu = {k: math.inf for k in names},{k: math.inf for k in names}
+    for r in range(rounds):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            t,c = time.perf_counter(),time.process_time(); fns[k](); sync(device)
+            wall[k],cpu[k] = min(wall[k], time.perf_counter()-t),min(cpu[k], time.process_time()-c)
+    return {k: 1e6*v/steps for k,v in wall.items()}, {k: 1e6*v/steps for k,v in cpu.items()}
 
 def bench_size(N, B, steps, device, skip=()):
     from ddm_nb.simulate import simulate
@@ -55,16 +61,16 @@ def bench_size(N, B, steps, device, skip=()):
     x0 = torch.zeros(B, N, device=device)
     out = dict(N=N, batch=B, steps=steps)
     sim = lambda **kw: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, **kw)
-    out['ddm'] = timeit(sim, steps, device)
-    if 'bf16' not in skip: out['ddm_bf16'] = timeit(lambda: sim(dtype=torch.bfloat16), steps, device)
+    fns = dict(ddm=sim)
+    if 'bf16' not in skip: fns['ddm_bf16'] = lambda: sim(dtype=torch.bfloat16)
     if 'fused' not in skip:
         t = time.perf_counter(); simulate(net, x0, 2*dt, dt, seed=0, device=device, fused=True); sync(device); out['fused_compile_s'] = time.perf_counter()-t
-        out['ddm_fused'] = timeit(lambda: sim(fused=True), steps, device)
+        fns['ddm_fused'] = lambda: sim(fused=True)
     if 'torchsde' not in skip:
         try:
             import torchsde
             ts = torch.tensor([0., steps*dt], device=device)
-            out['torchsde'] = timeit(lambda: torchsde.sdeint(net, x0, ts, dt=dt, method='euler'), steps, device, reps=3)
+            fns['torchsde'] = lambda: torchsde.sdeint(net, x0, ts, dt=dt, method='euler')
         except ImportError: out['torchsde'] = None
     W,b,S = net.W,net.b,net.M@net.L
     def plain():
@@ -73,15 +79,18 @@ def bench_size(N, B, steps, device, skip=()):
             for _ in range(steps):
                 y = y + (torch.tanh(y)@W.T + b - y)*(dt/net.tau) + (torch.randn(B, S.shape[1], device=device)*math.sqrt(dt))@S.T
         return y
-    out['plain'] = timeit(plain, steps, device)
     def mm():
         with torch.no_grad():
             for _ in range(steps): r = torch.tanh(x0)@W.T
         return r
-    out['matmul'] = timeit(mm, steps, device)
+    fns.update(plain=plain, matmul=mm)
+    wall,cpu = timeit(fns, steps, device)
+    out.update(wall); out['cpu_time'] = cpu
     for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'plain'):
         if out.get(k) and out.get('torchsde'): out[f'speedup_{k}_vs_torchsde'] = out['torchsde']/out[k]
         if out.get(k): out[f'{k}_over_matmul'] = out[k]/out['matmul']
+    if cpu.get('torchsde'): out['cpu_time_speedup_ddm_vs_torchsde'] = cpu['torchsde']/cpu['ddm']
+    out['cpu_time_ddm_over_matmul'] = cpu['ddm']/cpu['matmul']
     if out.get('ddm_fused'): out['fused_wins'] = out['ddm_fused'] < out['ddm']
     return out
 
@@ -138,7 +147,7 @@ def main(argv=None):
         torch.set_num_threads(th)
         for N in a.sizes:
             for B in batches:
-                steps = a.steps or max(10, round((500 if gpu else 200)*min(1., (256/N)**2*(64/B if not gpu else 1))))
+                steps = a.steps or (200 if gpu else max(10, round(200*min(1., (256/N)**2*64/B))))
                 skip = list(a.skip) + ([] if N in fsizes and th == threads[0] else ['fused'])
                 m = meta(a.device, th)
                 r = bench_size(N, B, steps, a.device, skip); r.update(m, load_after=round(os.getloadavg()[0], 2), tf32=a.tf32); res.append(r)

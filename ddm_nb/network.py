@@ -108,7 +108,7 @@ def _fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
     if method not in ('euler', 'heun') or self.V is not None or (self.B is not None and self.u is not None): return None
     a,sq,ml,off = h/self.tau,math.sqrt(h),self.m_lat,self.off_noise*math.sqrt(h)
     cast = lambda t: t.to(dtype).contiguous()
-    Wa,ba = cast(a*self.W.T),cast(a*self.b)
+    Wt,ba = self.W.to(dtype).T,cast(a*self.b)              # a view: no N × N copy per call (float32)
     S = cast(sq*(self.M@self.L).T)                       # (m_lat, N)
     MpT,MT = cast(self.Mp.T),cast(self.M.T)
     act = dict(tanh=torch.tanh, sigmoid=torch.sigmoid).get(self.phi)   # those write into a buffer
@@ -127,15 +127,15 @@ def _fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
             x.add_(v, alpha=off).addmm_(v@MpT, MT, alpha=-off)
         return x
     def euler(x, xi):
-        x.addmm_(phi(x, get('r', x)), Wa, beta=1-a).add_(ba)
+        x.addmm_(phi(x, get('r', x)), Wt, beta=1-a, alpha=a).add_(ba)
         return add_noise_(x, xi) if noise and xi is not None else x
     def heun(x, xi):
         r,d0,d1,xp = (get(k, x) for k in ('r', 'd0', 'd1', 'xp'))
-        torch.addmm(ba, phi(x, r), Wa, out=d0).add_(x, alpha=-a)           # h f(x)
+        torch.addmm(ba, phi(x, r), Wt, alpha=a, out=d0).add_(x, alpha=-a)    # h f(x)
         xp.copy_(x).add_(d0)
         if noise and xi is not None:
             n = add_noise_(get('n', x).zero_(), xi); xp.add_(n)
-        torch.addmm(ba, phi(xp, r), Wa, out=d1).add_(xp, alpha=-a)         # h f(x + h f(x) + noise)
+        torch.addmm(ba, phi(xp, r), Wt, alpha=a, out=d1).add_(xp, alpha=-a)  # h f(x + h f(x) + noise)
         x.add_(d0, alpha=0.5).add_(d1, alpha=0.5)
         return x.add_(n) if noise and xi is not None else x
     return dict(euler=euler, heun=heun)[method]
