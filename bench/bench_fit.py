@@ -1,7 +1,7 @@
 """Benchmark the closed-form fit (ddm_nb.matching.fit, ridge) over an (N, K) grid: seconds, held-out drift error and peak memory.
 
     python bench/bench_fit.py                       # CPU grid N 256 1024 x K 1e4 1e5, 2 threads -> bench/results/fit-cpu.json
-    python bench/bench_fit.py --demo                # the same, plus the stages of `ddm demo lorenz`
+    python bench/bench_fit.py --demo                # only the stages of `ddm demo lorenz` -> bench/results/demo-cpu.json (minutes)
     python bench/bench_fit.py --big                 # N = 4096 from K = 1e6 samples alone, with an RSS cap -> bench/results/fit-big-cpu.json
     python bench/bench_fit.py --device cuda --grid 4096:100000 16384:1000000 --out bench/results/fit-cuda.json
 
@@ -116,7 +116,7 @@ def main(argv=None):
     ap.add_argument('--cap-gb', type=float, default=20.)
     ap.add_argument('--precision', default='1024:100000', help="N:K of the float32-vs-float64 comparison ('' to skip)")
     ap.add_argument('--sample', action='store_true', help='also time sample_target for the largest K')
-    ap.add_argument('--demo', action='store_true', help="also time the stages of `ddm demo lorenz`")
+    ap.add_argument('--demo', action='store_true', help="time the stages of `ddm demo lorenz` instead (with --grid: as well)")
     ap.add_argument('--out', default=None)
     a = ap.parse_args(argv)
     gpu = torch.device(a.device).type == 'cuda'
@@ -124,6 +124,10 @@ def main(argv=None):
     grid = ['4096:1000000'] if a.big else (a.grid or ['256:10000', '256:100000', '1024:10000', '1024:100000'])
     pts = [tuple(int(float(v)) for v in g.split(':')) for g in grid]
     rep = dict(kind='fit-big' if a.big else 'fit', **meta(a.device, th), cap_gb=a.cap_gb if a.big else None, fit=[])
+    if a.demo:
+        d = dict(kind='demo', **meta(a.device, th)); d.update(in_subprocess('demo_stages', a.device, th)); d['load_after'] = round(os.getloadavg()[0], 2)
+        print(json.dumps(d), flush=True); write_json(d, Path(__file__).parent/'results'/f'demo-{a.device}.json')
+        if not (a.grid or a.big): return
     Kmax = max(K for _,K in pts)
     for N,K in pts:
         m = meta(a.device, th)
@@ -133,8 +137,6 @@ def main(argv=None):
         N,K = (int(float(v)) for v in a.precision.split(':'))
         rep['precision'] = in_subprocess('precision', N, K, a.device, th, cap_gb=a.cap_gb); rep['precision'].update(meta(a.device, th))
         print(json.dumps(rep['precision']), flush=True)
-    if a.demo and not a.big:
-        rep['demo'] = in_subprocess('demo_stages', a.device, th); rep['demo'].update(meta(a.device, th)); print(json.dumps(rep['demo']), flush=True)
     write_json(rep, a.out or Path(__file__).parent/'results'/f"{'fit-big' if a.big else 'fit'}-{a.device}.json")
 
 if __name__ == '__main__': main()

@@ -27,10 +27,20 @@ def machine(device='cpu'):
     except (OSError, StopIteration): model = platform.processor() or platform.machine()
     return f'{model}, {os.cpu_count()} cores'
 
+def commit():
+    "The repository's commit, with '+dirty' when the library's sources differ from it."
+    import subprocess
+    root = Path(__file__).resolve().parent.parent
+    try:
+        h = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', 'ddm_nb', 'bench/bench_sim.py', 'bench/bench_fit.py'], cwd=root, capture_output=True, text=True).stdout.strip()
+        return h + ('+dirty' if dirty else '')
+    except (OSError, subprocess.CalledProcessError): return None
+
 def meta(device, threads):
     load = os.getloadavg()[0]
     return dict(machine=machine(device), device=str(device), threads=threads, torch=torch.__version__, load_before=round(load, 2), shared=load > 0.5,
-                date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))
+                date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), commit=commit())
 
 def make_net(N, device, d=3, seed=0):
     from ddm_nb.network import RNN

@@ -20,7 +20,7 @@ def x(v): return '–' if v is None else f'{v:.1f}×'
 def s(v): return '–' if v is None else (f'{v:.2f} s' if v < 100 else f'{v:,.0f} s')
 def mib(v): return '–' if v is None else f'{v:,.0f} MiB'
 def load_note(r): return f"{'shared' if r.get('shared') else 'quiet'} (load {r.get('load_before', '?')}→{r.get('load_after', '?')})"
-def where(r): return f"{r['machine']}, torch {r['torch']}"
+def where(r): return f"{r['machine']}, torch {r['torch']}, commit {r.get('commit') or '?'}"
 
 def sim_rows(rep, dtype_note=''):
     out = ['| N | batch | threads | `simulate` | fused | bf16 | torchsde | plain loop | bare matmul | vs torchsde | / matmul | fused wins | cores |',
@@ -102,9 +102,9 @@ def bench_readme():
             desc = '; '.join(f"ridge raised by {k[7:]}×mean diagonal: " + (v if isinstance(v, str) else 'drift error ' + ' → '.join(f'{e:.2e}' for e in v['drift_error_by_refinement']) + ' over refinement steps') for k,v in ((k, f32[k]) for k in j))
             L += ['', f"Precision, N = {p['N']:,}, K = {p['K']:,}: float64 accumulation (the library) gives drift error {p['float64']['drift_error']:.2e} in {s(p['float64']['seconds'])}; "
                   f"float32 features (float32 Gram, float64 accumulation) in {s(f32['seconds'])} with refinement: {desc}. The library therefore accumulates in float64."]
-        d = rep.get('demo')
+        d = load('demo-cpu.json') if nm == 'fit-cpu.json' else None
         if d: L += ['', f"`ddm demo {d['preset']}` (N = {d['N']}, {d['samples']:,} samples, {d['trajectories']} trajectories to t = {d['t1']} at dt = {d['dt']}): "
-                    f"fit {s(d['seconds']['fit'])}, simulate {s(d['seconds']['simulate'])}, total {s(d['seconds']['total'])}; peak RSS {mib(d['peak_rss_mb'])}; {load_note(d)}."]
+                    f"fit {s(d['seconds']['fit'])}, simulate both {s(d['seconds']['simulate'])}, total {s(d['seconds']['total'])} (the rest is `compare`'s metrics); peak RSS {mib(d['peak_rss_mb'])}; {load_note(d)} (`demo-cpu.json`, {d['date']})."]
     if not load('sim-cuda.json'): L += ['', '## GPU', '', 'Not measured: no GPU machine has been lent to a session yet. `bash bench/gpu.sh` runs the prepared set and writes `bench/results/*-cuda*.json`; then rerun this report.']
     return '\n'.join(L) + '\n'
 
