@@ -20,6 +20,7 @@ def x(v): return '–' if v is None else f'{v:.1f}×'
 def s(v): return '–' if v is None else (f'{v:.2f} s' if v < 100 else f'{v:,.0f} s')
 def mib(v): return '–' if v is None else f'{v:,.0f} MiB'
 def load_note(r): return f"{'shared' if r.get('shared') else 'quiet'} (load {r.get('load_before', '?')}→{r.get('load_after', '?')})"
+def met(ok): return 'yes' if ok else '**no**'
 def where(r): return f"{r['machine']}, torch {r['torch']}, commit {r.get('commit') or '?'}"
 
 def sim_rows(rep, dtype_note=''):
@@ -50,24 +51,27 @@ def targets():
     for th in (1, 2):
         r = find(sim, N=256, batch=64, threads=th)
         if r: rows.append((f'CPU step, N = 256, batch 64, {th} thread{"s"*(th>1)}: ≥ 10× torchsde, ≤ 2× the bare matmul',
-                           f"**{x(r.get('speedup_ddm_vs_torchsde'))}** torchsde ({us(r['ddm'])} vs {us(r.get('torchsde'))} µs), {r['ddm_over_matmul']:.2f}× the matmul ({us(r['matmul'])} µs); {load_note(r)}", 'sim-cpu.json'))
+                           f"**{x(r.get('speedup_ddm_vs_torchsde'))}** torchsde ({us(r['ddm'])} vs {us(r.get('torchsde'))} µs), {r['ddm_over_matmul']:.2f}× the matmul ({us(r['matmul'])} µs); {load_note(r)}", 'sim-cpu.json',
+                           met((r.get('speedup_ddm_vs_torchsde') or 0) >= 10 and r['ddm_over_matmul'] <= 2)))
     r = find(fit, N=1024, K=100_000)
-    if r: rows.append(('CPU fit, N = 1024 from 10⁵ samples, 2 cores: ≤ 3 s', f"**{s(r['seconds'])}**, drift error {r['drift_error']:.1e}, {mib(r['peak_mb'])} above baseline; {load_note(r)}", 'fit-cpu.json'))
+    if r: rows.append(('CPU fit, N = 1024 from 10⁵ samples, 2 cores: ≤ 3 s', f"**{s(r['seconds'])}**, drift error {r['drift_error']:.1e}, {mib(r['peak_mb'])} above baseline; {load_note(r)}", 'fit-cpu.json', met(r['seconds'] <= 3)))
     r = find(big, N=4096, K=1_000_000)
     rows.append(('CPU fit, N = 4096 from 10⁶ samples: within 24 GB',
-                 f"**{s(r['seconds'])}**, peak RSS {r['watched_peak_rss_gb']:.2f} GiB, drift error {r['drift_error']:.1e}; {load_note(r)}" if r else 'not run yet (`python bench/bench_fit.py --big`)', 'fit-big-cpu.json'))
+                 f"**{s(r['seconds'])}**, peak RSS {r['watched_peak_rss_gb']:.2f} GiB, drift error {r['drift_error']:.1e}; {load_note(r)}" if r else 'not run yet (`python bench/bench_fit.py --big`)', 'fit-big-cpu.json',
+                 met(r['watched_peak_rss_gb'] < 24) if r else '–'))
     for rep,nm in ((gs, 'sim-cuda.json'), (gt, 'sim-cuda-tf32.json')):
         r1,r4 = find(rep, N=1024),find(rep, N=4096)
-        if r1: rows.append((f'GPU{" (TF32)" if "tf32" in nm else ""}: ≥ 20× torchsde at N = 1024, batch 1024', f"**{x(r1.get('speedup_ddm_vs_torchsde'))}**; {r1['machine']}", nm))
-        if r4: rows.append((f'GPU{" (TF32)" if "tf32" in nm else ""}: ≤ 1.5× the matmul at N = 4096, batch 1024', f"**{r4['ddm_over_matmul']:.2f}×**; {r4['machine']}", nm))
+        if r1: rows.append((f'GPU{" (TF32)" if "tf32" in nm else ""}: ≥ 20× torchsde at N = 1024, batch 1024', f"**{x(r1.get('speedup_ddm_vs_torchsde'))}**; {r1['machine']}", nm, met((r1.get('speedup_ddm_vs_torchsde') or 0) >= 20)))
+        if r4: rows.append((f'GPU{" (TF32)" if "tf32" in nm else ""}: ≤ 1.5× the matmul at N = 4096, batch 1024', f"**{r4['ddm_over_matmul']:.2f}×**; {r4['machine']}", nm, met(r4['ddm_over_matmul'] <= 1.5)))
     for N,K,lim in ((4096, 100_000, '< 2 s'), (16384, 1_000_000, '< 60 s')):
         r = find(gf, N=N, K=K)
-        rows.append((f'GPU fit, N = {N:,} from {K:,} samples: {lim}', f"**{s(r['seconds'])}**; {r['machine']}" if r else 'not measured: no GPU lent yet (`bash bench/gpu.sh`)', 'fit-cuda.json'))
-    if not gs: rows.append(('GPU step targets (≥ 20× torchsde at N = 1024, ≤ 1.5× the matmul at N = 4096)', 'not measured: no GPU lent yet (`bash bench/gpu.sh`)', 'sim-cuda.json'))
+        rows.append((f'GPU fit, N = {N:,} from {K:,} samples: {lim}', f"**{s(r['seconds'])}**; {r['machine']}" if r else 'not measured: no GPU lent yet (`bash bench/gpu.sh`)', 'fit-cuda.json',
+                     met(r['seconds'] < float(lim.split()[1])) if r else '–'))
+    if not gs: rows.append(('GPU step targets (≥ 20× torchsde at N = 1024, ≤ 1.5× the matmul at N = 4096)', 'not measured: no GPU lent yet (`bash bench/gpu.sh`)', 'sim-cuda.json', '–'))
     return rows
 
 def index_block():
-    lines = [START, '', '| target | measured | JSON |', '|---|---|---|'] + [f'| {a} | {b} | `bench/results/{c}` |' for a,b,c in targets()]
+    lines = [START, '', '| target | measured | met | JSON |', '|---|---|---|---|'] + [f'| {a} | {b} | {m} | `bench/results/{c}` |' for a,b,c,m in targets()]
     sim = load('sim-cpu.json')
     if sim: lines += ['', f"CPU rows: {where(sim)}; each row says whether other work shared the cores while it ran (its absolute times are then inflated; the ratios are taken seconds apart). Details, all sizes and memory: `bench/README.md`."]
     return '\n'.join(lines + ['', END])
@@ -79,7 +83,7 @@ def bench_readme():
          'comparison and the demo\'s stages), then this report (a few minutes on two cores). `python bench/bench_fit.py --big` runs the N = 4096, K = 10⁶',
          'fit alone, watched against a memory cap. `bash bench/gpu.sh` runs the GPU set (≤ 8 minutes). Rows marked *shared* ran while other work',
          'used the cores: their absolute times are inflated, and the ratios inside a row are the meaningful part.', '',
-         '## Targets', '', '| target | measured | JSON |', '|---|---|---|'] + [f'| {a} | {b} | `{c}` |' for a,b,c in targets()]
+         '## Targets', '', '| target | measured | met | JSON |', '|---|---|---|---|'] + [f'| {a} | {b} | {m} | `{c}` |' for a,b,c,m in targets()]
     for nm,title in (('sim-cpu.json', 'One step, CPU'), ('sim-cuda.json', 'One step, GPU (float32)'), ('sim-cuda-tf32.json', 'One step, GPU (TF32)')):
         rep = load(nm)
         if not rep: continue
