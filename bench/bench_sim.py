@@ -14,7 +14,8 @@ Timings interleave the variants (rounds of one call each, rotating order; best w
 background load; `cpu_time` has the best process CPU times too (on one thread, a measure that other processes' load inflates less).
 Each row records the machine, torch, the thread count, and the load average before and after it: `shared` is true when
 other work was running on the cores (1-minute load above 0.5 before the row started), so its absolute times are inflated.
-Also: sparse-saving memory (saved output and peak RSS at 1x and 10x the steps). The fits are in bench/bench_fit.py.
+Also: sparse-saving memory (saved output and peak RSS at 1x and 10x the steps) and the peak memory of gradient training
+(fit method='adam') against the minibatch size, each size in a fresh process. The closed-form fits are in bench/bench_fit.py.
 """
 import argparse, json, math, os, platform, resource, sys, time
 from pathlib import Path
@@ -120,6 +121,26 @@ def sparse_memory(device, N=256, B=256):
         res[steps] = dict(saved_mb=ys.numel()*ys.element_size()/2**20, peak_mb=peak_memory(device))
     return res
 
+def _train_peak(N, B, device):
+    "Peak memory (MiB) of `fit(method='adam')` with minibatch `B` (and 1.25 B samples), above this process's baseline."
+    from ddm_nb.sde import Lorenz
+    from ddm_nb.matching import fit
+    z = torch.randn(int(1.25*B), 3)*torch.tensor([8., 9., 8.5]) + torch.tensor([0., 0., 23.5])
+    if torch.device(device).type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()/2**20
+    else: base = peak_memory(device)
+    fit(Lorenz(), N, tau=0.05, method='adam', epochs=2, batch_size=B, z=z, device=device, progress=False)
+    return peak_memory(device) - base
+
+def train_memory(device, N=1024, batches=(2048, 8192, 32768)):
+    "Gradient-training memory against minibatch size, one fresh process per size (a CPU's peak RSS never goes down)."
+    import subprocess
+    res = {}
+    for B in batches:
+        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_sim as b, torch; torch.set_num_threads(1); print(b._train_peak({N}, {B}, {device!r}))"
+        out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+        res[B] = dict(N=N, peak_mb=float(out.stdout.strip().splitlines()[-1]))
+    return res
+
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     keys = [k for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'torchsde', 'plain', 'matmul') if any(r.get(k) for r in res)]
@@ -142,7 +163,7 @@ def main(argv=None):
     ap.add_argument('--batch', type=int, nargs='+', default=None, help='batch sizes (default: 64 on CPU, 1024 on GPU)')
     ap.add_argument('--threads', type=int, nargs='+', default=None, help='CPU thread counts (default: 1 2)')
     ap.add_argument('--steps', type=int, default=None, help='steps per timing (default: scaled so each N costs about the same)')
-    ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused bf16 torchsde memory")
+    ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused bf16 torchsde memory train")
     ap.add_argument('--fused-sizes', type=int, nargs='*', default=None, help='N values that also time fused=True (default: all on a GPU, 256 1024 on a CPU)')
     ap.add_argument('--tf32', action='store_true', help='allow TF32 matmuls on a GPU (torch.backends.cuda.matmul.allow_tf32)')
     ap.add_argument('--out', default=None, help='JSON path (default bench/results/sim-<device>[-tf32].json)')
@@ -164,6 +185,7 @@ def main(argv=None):
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k,v in r.items()}), flush=True)
     rep = dict(kind='sim', **meta(a.device, threads), tf32=a.tf32, step=res)
     if 'memory' not in a.skip: rep['sparse_memory'] = sparse_memory(a.device); rep['peak_memory_mb'] = peak_memory(a.device)
+    if 'train' not in a.skip: rep['train_memory'] = train_memory(a.device); print(json.dumps(rep['train_memory']), flush=True)
     out = Path(a.out or Path(__file__).parent/'results'/f"sim-{a.device}{'-tf32' if a.tf32 else ''}.json")
     write_json(rep, out)
     plot(res, out.with_suffix('.png'))

@@ -11,9 +11,9 @@ PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || command -v pytho
 export MPLBACKEND=Agg
 $PY -c "import torch, torchsde, ddm_nb; assert torch.cuda.is_available(), 'no CUDA device visible to torch'; print(torch.__version__, torch.cuda.get_device_name())" || exit 1
 t0=$SECONDS
-timeout 270 $PY bench/bench_sim.py --device cuda --sizes 256 1024 4096 --batch 1024 --skip memory || echo "sim fp32 failed or timed out"
+timeout 270 $PY bench/bench_sim.py --device cuda --sizes 256 1024 4096 --batch 1024 --skip memory train || echo "sim fp32 failed or timed out"
 echo "sim fp32 done at $((SECONDS-t0)) s"
-timeout 90 $PY bench/bench_sim.py --device cuda --sizes 256 1024 4096 --batch 1024 --tf32 --skip fused bf16 memory || echo "sim tf32 failed or timed out"
+timeout 90 $PY bench/bench_sim.py --device cuda --sizes 256 1024 4096 --batch 1024 --tf32 --skip fused bf16 memory train || echo "sim tf32 failed or timed out"
 echo "sim tf32 done at $((SECONDS-t0)) s"
 timeout 120 $PY bench/bench_fit.py --device cuda --grid 4096:100000 16384:1000000 --precision 4096:100000 --cap-gb 100 --out bench/results/fit-cuda.json || echo "fits failed or timed out"
 echo "fits done at $((SECONDS-t0)) s"

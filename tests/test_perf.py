@@ -116,3 +116,10 @@ def test_chunked_fit_memory_flat():
     peak = {K: int(subprocess.run([sys.executable, '-c', _PEAK, str(K)], capture_output=True, text=True, check=True).stdout.split()[-1])/1024
             for K in (25_000, 250_000)}
     assert peak[250_000] - peak[25_000] < 150, peak     # MiB
+
+def test_bench_tables_generated_from_json():
+    "bench/README.md and README's performance table are what bench/report.py makes from bench/results/*.json (no hand-typed numbers)."
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, str(root/'bench'/'report.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
