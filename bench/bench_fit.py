@@ -48,7 +48,8 @@ def precision(N, K, device, threads, chunk=8192, jitter=1e-5, refine=3):
     from ddm_nb.matching import _ridge, random_embedding, drift_errors
     from ddm_nb.network import RNN
     torch.set_num_threads(threads)
-    lor,tau = Lorenz(),0.05
+    from ddm_nb.simulate import to_device
+    lor,tau = to_device(Lorenz(), device),0.05
     z = lorenz_z(int(K*1.25)).to(device); ztr,zte = z[:K],z[K:]
     M,c = random_embedding(lor, N); M,c = M.to(device),c.to(device)
     def data(i, j, dt):
