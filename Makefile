@@ -59,8 +59,9 @@ docs-deps:
 readme: venv
 	$(PY) tools/readme.py
 
+# CPU benchmarks -> bench/results/*.json, then bench/README.md and README's table regenerated from them (bench/report.py)
 bench: venv
-	$(PY) bench/bench_sim.py
+	PY=$(PY) bash bench/run_cpu.sh
 
 clean:
 	rm -rf _docs _proc out build dist *.egg-info

@@ -35,7 +35,8 @@ def sample_target(sde, # target SDE
     if source!='invariant': raise ValueError(f"unknown source {source!r}; use 'invariant' or 'box'")
     ts_ = sde.t_scale
     dt = dt or ts_/200; burn = burn or 10*ts_
-    B = min(n, 256); per = math.ceil(n/B); stride = max(1, round(ts_/(2*dt)))  # samples half a time scale apart
+    B = min(n, max(256, n//1000)); per = math.ceil(n/B)  # more trajectories, not longer ones, for large n
+    stride = max(1, round(ts_/(2*dt)))  # samples half a time scale apart
     steps = round(burn/dt) + per*stride
     steps += (-steps) % stride
     ts,ys = simulate(sde, sde.y0, t1=steps*dt, dt=dt, n=B, save_every=stride, seed=seed, device=device, method='heun')
@@ -52,43 +53,59 @@ def random_embedding(sde, N:int, gain:float=0.5, seed:int=0):
     return M, c
 
 # %% ../nbs/03_matching.ipynb #99254262
-def _ridge(P, Y, lam):
-    "Ridge of targets `Y (K, q)` on features `P (K, N)` with an intercept; returns `(A (q, N), beta (q,))` in float64."
-    P,Y = P.double(),Y.double()
-    mu,Ym = P.mean(0),Y.mean(0)
-    Pc = P - mu
-    G = Pc.T@Pc
-    G.diagonal().add_(lam*len(P) + 1e-12*G.diagonal().mean())
-    A = torch.cholesky_solve(Pc.T@(Y-Ym), torch.linalg.cholesky(G)).T
+def _gram_(G, P, bs:int=256):
+    "`G += PᵀP` on the upper block triangle only (about half the flops; `_ridge` mirrors it)."
+    for i in range(0, P.shape[1], bs): G[i:i+bs, i:].addmm_(P[:, i:i+bs].T, P[:, i:])
+
+def _ridge(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving the features and targets of samples `i:j`
+           lam:float, # ridge λ per sample
+           K:int=None, # number of samples (with a function `data`)
+           chunk:int=8192, # samples per chunk: memory O(N² + chunk·N), whatever K
+          ):
+    "Ridge of targets `Y` on features `P` with an intercept; `(A (q, N), beta (q,))` in float64, `PᵀP` and `PᵀY` accumulated over chunks."
+    if not callable(data): K,data = len(data[0]),(lambda i,j,P=data[0],Y=data[1]: (P[i:j], Y[i:j]))
+    G = None
+    for i in range(0, K, chunk):
+        P,Y = (t.double() for t in data(i, min(i+chunk, K)))
+        if G is None: G,H,sp,sy = P.new_zeros(P.shape[1], P.shape[1]),P.new_zeros(P.shape[1], Y.shape[1]),P.new_zeros(P.shape[1]),P.new_zeros(Y.shape[1])
+        _gram_(G, P); H.addmm_(P.T, Y); sp += P.sum(0); sy += Y.sum(0)
+    mu,Ym = sp/K,sy/K      # centre at the end: in float64 the raw moments lose at most log10(1 + mean²/var) of 16 digits
+    G = G.triu() + G.triu(1).T - K*torch.outer(mu, mu)
+    H -= K*torch.outer(mu, Ym)
+    G.diagonal().add_(lam*K + 1e-12*G.diagonal().mean())
+    A = torch.cholesky_solve(H, torch.linalg.cholesky(G)).T
     return A, Ym - A@mu
 
 # %% ../nbs/03_matching.ipynb #52956db7
-def drift_errors(net, sde, z):
-    "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points)."
+def drift_errors(net, sde, z, chunk:int=8192):
+    "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points, `chunk` points at a time)."
+    s = torch.zeros(4, dtype=torch.float64)
     with torch.no_grad():
-        z = z.to(net.M.device)
-        f = sde.f(0., z)
-        v = net.f(0., net.embed(z))
-        full = ((v - f@net.M.T)**2).sum(-1).mean().sqrt()/((f@net.M.T)**2).sum(-1).mean().sqrt()
-        lat = ((latent_drift(net, z) - f)**2).sum(-1).mean().sqrt()/(f**2).sum(-1).mean().sqrt()
-    return float(full), float(lat)
+        for zc in z.to(net.M.device).split(chunk):
+            f = sde.f(0., zc); fM = f@net.M.T
+            v = net.f(0., net.embed(zc))   # its readout v M⁺ᵀ is `latent_drift`
+            s += torch.stack([((v - fM)**2).sum(), (fM**2).sum(), ((v@net.Mp.T - f)**2).sum(), (f**2).sum()]).double().cpu()
+    return float((s[0]/s[1]).sqrt()), float((s[2]/s[3]).sqrt())
 
-def diffusion_error(net, sde, z):
-    "Relative diffusion error `‖D_net − D‖_F / ‖D‖_F` (RMS over latent points `z`)."
+def diffusion_error(net, sde, z, chunk:int=8192):
+    "Relative diffusion error `‖D_net − D‖_F / ‖D‖_F` (RMS over latent points `z`, `chunk` points at a time)."
+    s = torch.zeros(2, dtype=torch.float64)
     with torch.no_grad():
-        z = z.to(net.M.device)
-        D,Dn = diffusion(sde, z),latent_diffusion(net, z)
-        return float(((Dn-D)**2).sum((-1,-2)).mean().sqrt()/(D**2).sum((-1,-2)).mean().sqrt().clamp_min(1e-30))
+        for zc in z.to(net.M.device).split(chunk):
+            D,Dn = diffusion(sde, zc),latent_diffusion(net, zc)
+            s += torch.stack([((Dn-D)**2).sum(), (D**2).sum()]).double().cpu()
+    return float((s[0]/s[1].clamp_min(1e-30)).sqrt())
 
 # %% ../nbs/03_matching.ipynb #a6566fa5
-def _noise_loading(sde, z, P, lam):
+def _noise_loading(sde, z, feats, lam):
     "Latent noise loading for the network: `dict(L=...)` if the target's noise is additive, else a fit `dict(V=, s=, m=)`."
     G = sde.g(0., z)
     if getattr(sde, 'noise_type', 'general')=='diagonal': G = torch.diag_embed(G)
     if (G - G[:1]).abs().max() <= 1e-6*G.abs().max().clamp_min(1e-30): return dict(L=G[0])
     D = 0.5*G@G.transpose(-1, -2)
     Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(sde.d, dtype=torch.float64))
-    V,s = _ridge(P, Ls.reshape(len(z), -1), lam)
+    Ls = Ls.reshape(len(z), -1)
+    V,s = _ridge(lambda i,j: (feats(z[i:j]), Ls[i:j]), lam, K=len(z))
     return dict(V=V.float(), s=s.float(), m=sde.d)
 
 # %% ../nbs/03_matching.ipynb #962e513e
@@ -124,6 +141,12 @@ def _adam(net, sde, ztr, zte, symmetric=False, off_manifold=0., epochs=200, lr=1
             if bad >= patience: break
     net.W,net.b = state
     return hist
+
+# %% ../nbs/03_matching.ipynb #80258341
+def _rank_W(net, A=None):
+    "Numerical rank of `net.W` (rtol 1e-5); when `W = M A` with `A` `(d, N)` from the closed form, from `R A` (`M = QR`), which has W's singular values."
+    if A is None: return int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5))
+    return int(torch.linalg.matrix_rank(torch.linalg.qr(net.M.double())[1]@A.to(net.M.device).double(), rtol=1e-5))
 
 # %% ../nbs/03_matching.ipynb #b37f15c8
 def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally `y0`, `scale`, `center`, `t_scale`)
@@ -173,12 +196,14 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
     M,c = M.to(device),c.to(device)
     if not tau > 0: raise ValueError(f"time constant tau must be positive, got {tau}")
     with torch.no_grad():
-        P = PHI[phi](ztr@M.T + c)
-        Y = tau*target.f(0., ztr) + ztr
-        if not torch.isfinite(Y).all(): raise ValueError("target drift is not finite at the samples")
-        A,beta = _ridge(P, Y, ridge)
+        feats = lambda zc: PHI[phi](torch.addmm(c, zc, M.T))
+        def data(i, j):   # features and targets of samples i:j, made chunk by chunk
+            zc = ztr[i:j]; Y = tau*target.f(0., zc) + zc
+            if not torch.isfinite(Y).all(): raise ValueError("target drift is not finite at the samples")
+            return feats(zc), Y
+        A,beta = _ridge(data, ridge, K=len(ztr))
         W,b = M@A.float(),M@beta.float() + c
-        noise = _noise_loading(target, ztr, P, ridge)
+        noise = _noise_loading(target, ztr, feats, ridge)
     net = RNN(W, b, M, c, tau=tau, phi=phi, off_noise=off_noise, **noise)
     to_device(net, device)
     hist = _adam(net, target, ztr, zte, symmetric=symmetric, off_manifold=off_manifold, epochs=epochs, lr=lr, batch_size=batch_size,
@@ -187,7 +212,7 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
     full,lat = drift_errors(net, target, zte)
     rep = dict(method=method, symmetric=symmetric, N=net.d, d=target.d, tau=tau, samples=ntr, held_out=len(zte), ridge=ridge,
                drift_error=full, latent_drift_error=lat, diffusion_error=diffusion_error(net, target, zte),
-               rank_W=int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5)), asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)),
+               rank_W=_rank_W(net, A if method=='ridge' and not refine else None), asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)),
                epochs=len(hist), seconds=round(time.time()-t0, 3), device=str(device))
     net.meta.update(fit=rep, target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
     return net, rep

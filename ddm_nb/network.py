@@ -130,6 +130,46 @@ class RNN(SDE, torch.nn.Module):
         return RNN(**{**kw, **changes}).to(self.W.device)
     def __repr__(self): return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g})"
 
+# %% ../nbs/02_network.ipynb #9d9cb18b
+def _fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
+    "In-place step `step(x, xi)` of `method` ('euler' or 'heun') for `simulate` (standard normals `xi` `(batch, m)`); None when inputs or state-dependent noise need the general step."
+    if method not in ('euler', 'heun') or self.V is not None or (self.B is not None and self.u is not None): return None
+    a,sq,ml,off = h/self.tau,math.sqrt(h),self.m_lat,self.off_noise*math.sqrt(h)
+    cast = lambda t: t.to(dtype).contiguous()
+    Wt,ba = self.W.to(dtype).T,cast(a*self.b)              # a view: no N × N copy per call (float32)
+    S = cast(sq*(self.M@self.L).T)                       # (m_lat, N)
+    MpT,MT = cast(self.Mp.T),cast(self.M.T)
+    act = dict(tanh=torch.tanh, sigmoid=torch.sigmoid).get(self.phi)   # those write into a buffer
+    buf = {}
+    def get(k, x):
+        t = buf.get(k)
+        if t is None or t.shape!=x.shape: t = buf[k] = torch.empty_like(x)
+        return t
+    def phi(x, r):
+        if act is not None: return act(x, out=r)
+        return r.copy_(self.act(x))
+    def add_noise_(x, xi):   # x += √h (M L ξ₁ + σ⊥ (ξ₂ − M M⁺ ξ₂))
+        x.addmm_(xi[:, :ml], S)
+        if off > 0:
+            v = xi[:, ml:]
+            x.add_(v, alpha=off).addmm_(v@MpT, MT, alpha=-off)
+        return x
+    def euler(x, xi):
+        x.addmm_(phi(x, get('r', x)), Wt, beta=1-a, alpha=a).add_(ba)
+        return add_noise_(x, xi) if noise and xi is not None else x
+    def heun(x, xi):
+        r,d0,d1,xp = (get(k, x) for k in ('r', 'd0', 'd1', 'xp'))
+        torch.addmm(ba, phi(x, r), Wt, alpha=a, out=d0).add_(x, alpha=-a)    # h f(x)
+        xp.copy_(x).add_(d0)
+        if noise and xi is not None:
+            n = add_noise_(get('n', x).zero_(), xi); xp.add_(n)
+        torch.addmm(ba, phi(xp, r), Wt, alpha=a, out=d1).add_(xp, alpha=-a)  # h f(x + h f(x) + noise)
+        x.add_(d0, alpha=0.5).add_(d1, alpha=0.5)
+        return x.add_(n) if noise and xi is not None else x
+    return dict(euler=euler, heun=heun)[method]
+
+RNN.fast_step = _fast_step
+
 # %% ../nbs/02_network.ipynb #15dd82c7
 def latent_drift(net, z, t=0.):
     "Latent drift `M⁺ f_net(M z + c)` of `net` at latent states `z` `(batch, d)`."
