@@ -55,17 +55,17 @@ def drift_norms(net, # an `RNN`
 # %% ../nbs/05_decompositions.ipynb #792cea57
 def plot_drift_parts(net, # an `RNN` with d = 2
                      lims=(-2., 2.), # `(lo, hi)` of the square latent window
-                     n:int=41, # grid points per side
+                     n_grid:int=41, # grid points per side
                      axs=None, # four matplotlib axes; None makes a figure
                      title:str='', # prefix of the panel titles
                     ):
     "Streamlines of `f_S`, `f_A`, the leak-and-bias `f_0` and the total latent drift of `net`, coloured by speed."
     if net.latent_dim!=2: raise ValueError(f"plot_drift_parts draws 2-D latent fields; this network has d={net.latent_dim}")
-    g = torch.linspace(*lims, n)
+    g = torch.linspace(*lims, n_grid)
     Z = torch.stack(torch.meshgrid(g, g, indexing='xy'), -1).reshape(-1, 2)
     with torch.no_grad():
         fS,fA = drift_parts(net, Z)
-        F = torch.stack([fS, fA, leak_drift(net, Z), latent_drift(net, Z)]).reshape(4, n, n, 2).numpy()
+        F = torch.stack([fS, fA, leak_drift(net, Z), latent_drift(net, Z)]).reshape(4, n_grid, n_grid, 2).numpy()
     names = ('$f_S$ (symmetric $W$)', '$f_A$ (antisymmetric $W$)', '$f_0$ (leak, bias)', '$f_{net}$ (sum)')
     if axs is None: _,axs = plt.subplots(1, 4, figsize=(13, 3.4), sharex=True, sharey=True, layout='constrained')
     speed = np.hypot(F[...,0], F[...,1])
@@ -195,11 +195,11 @@ def entropy_production_traj(ts, # saved times `(T,)`, evenly spaced
 
 # %% ../nbs/05_decompositions.ipynb #cc82d19e
 def multiwell_entropy_production(sde, # a `MultiWell` (or any 2-D system with `U`, `grad_U`, `eps`, `omega` and f = −∇U + ωJ∇U)
-                                 n:int=401, # grid points per side
+                                 n_grid:int=401, # grid points per side
                                 )->float:
     "Exact entropy production rate `(ω²/ε) E|∇U|²` of a `MultiWell`, by quadrature of its stationary density `e^{−U/ε}`."
     r = float(sde.mu.norm(dim=-1).max()) + 8*math.sqrt(sde.eps) + 2*sde.width
-    g = torch.linspace(-r, r, n, dtype=torch.float64)
+    g = torch.linspace(-r, r, n_grid, dtype=torch.float64)
     Z = torch.stack(torch.meshgrid(g, g, indexing='ij'), -1).reshape(-1, 2)
     U = sde.U(Z).double()
     w = torch.exp(-(U - U.min())/sde.eps)

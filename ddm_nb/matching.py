@@ -39,7 +39,7 @@ def sample_target(sde, # target SDE
     stride = max(1, round(ts_/(2*dt)))  # samples half a time scale apart
     steps = round(burn/dt) + per*stride
     steps += (-steps) % stride
-    ts,ys = simulate(sde, sde.y0, t1=steps*dt, dt=dt, n=B, save_every=stride, seed=seed, device=device, method='heun')
+    ts,ys = simulate(sde, sde.y0, t1=steps*dt, dt=dt, n_paths=B, save_every=stride, seed=seed, device=device, method='heun')
     z = ys[-per:].reshape(-1, sde.d).cpu()
     return z[torch.randperm(len(z), generator=g)[:n]]
 

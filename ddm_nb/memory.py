@@ -48,7 +48,7 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
                     amplitude, # cue amplitude: a scalar or a 1-D grid
                     duration, # cue duration: a scalar or a 1-D grid
                     eps:float=None, # latent noise level (None: the network's own)
-                    n:int=200, # trials per (amplitude, duration) pair
+                    n_trials:int=200, # trials per (amplitude, duration) pair
                     start:float=0.2, # cue onset
                     settle:float=4., # time from the end of the longest cue to the read-out
                     radius:float=0.5, # core radius of `label_wells`
@@ -63,14 +63,14 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
     a,T = (torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in (amplitude, duration))
     A,D = torch.meshgrid(a, T, indexing='ij')
     g = torch.Generator().manual_seed(seed)
-    m = n*A.numel()
+    m = n_trials*A.numel()
     j = torch.randint(K, (m,), generator=g)
     k = (j + torch.randint(1, K, (m,), generator=g)) % K
     steps = math.ceil((start + float(T.max()) + settle)/(dt*save_every) - 1e-9)*save_every
-    net_u = cued(net, cue(P[k], A.reshape(-1).repeat(n), start, D.reshape(-1).repeat(n)), eps)
+    net_u = cued(net, cue(P[k], A.reshape(-1).repeat(n_trials), start, D.reshape(-1).repeat(n_trials)), eps)
     ts,xs = simulate(net_u, net.embed(P[j]), t1=steps*dt, dt=dt, save_every=save_every, seed=seed, device=device)
     lab = label_wells(net.readout(xs).cpu(), P, radius)
-    ok = (lab[-1]==k).float().reshape(n, *A.shape).mean(0)
+    ok = (lab[-1]==k).float().reshape(n_trials, *A.shape).mean(0)
     return ok.reshape([s for s,v in zip(A.shape, (amplitude, duration)) if torch.as_tensor(v).dim()])
 
 # %% ../nbs/06_associative.ipynb #59bee52c

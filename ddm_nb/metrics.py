@@ -379,7 +379,7 @@ def acf_error(x, # target trajectories `(T, batch, d)`
 def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its latent flow, checked, or the full network)
                      z, # latent trajectories `(T, batch, d)` on the attractor
                      who:str='net', # suffix of the keys
-                     n:int=4, # starting states
+                     n_starts:int=4, # starting states
                      t:float=50., # averaging time
                      dt:float=0.01, # RK4 step
                      device=None, # device of the integration (None: CUDA when present)
@@ -388,7 +388,7 @@ def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its lat
     "Lyapunov exponents and Kaplan–Yorke dimension of `drift` from states of `z`: `lyapunov_{who}`, `kaplan_yorke_{who}` (+ plane checks for an `RNN`)."
     T,B,d = z.shape
     half = z[T//2:].reshape(-1, d)
-    y0 = half[torch.linspace(0, len(half)-1, max(n, 2)).long()]
+    y0 = half[torch.linspace(0, len(half)-1, max(n_starts, 2)).long()]
     kw = dict(t=t, dt=dt, burn_in=min(10., t/5), device=device, progress=progress)
     if not isinstance(drift, RNN):
         lam,_ = lyapunov_spectrum(drift, y0, **kw)

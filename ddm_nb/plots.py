@@ -57,7 +57,7 @@ def plot_attractor(zt, # target latent trajectories `(T, batch, d)`
 
 def plot_vector_field(sde, # the target SDE (its drift `f`, `center`, `scale`)
                       net, # the fitted `RNN`
-                      n:int=15, # arrows per axis
+                      n_grid:int=15, # arrows per axis
                      ):
     "Target drift and network latent drift on a grid through the centre of the attractor (first two coordinates), arrows on one scale."
     import matplotlib.pyplot as plt
@@ -70,16 +70,16 @@ def plot_vector_field(sde, # the target SDE (its drift `f`, `center`, `scale`)
             ax.plot(z[:,0].cpu(), sde.f(0., z)[:,0].cpu(), color='k', label='target $f$'); ax.plot(z[:,0].cpu(), latent_drift(net, z)[:,0].cpu(), '--', color='C3', label='network $M^+f_{net}(Mz+c)$')
             ax.axhline(0, color='0.8', lw=0.5)
             ax.set_xlabel('$z$ (a.u.)'); ax.set_ylabel('drift (a.u. per time unit)'); ax.set_title('drift', fontsize=10); ax.legend(fontsize=8); return fig
-        g = [torch.linspace(float(c[i]-2.5*s[i]), float(c[i]+2.5*s[i]), n, device=dev) for i in range(2)]
+        g = [torch.linspace(float(c[i]-2.5*s[i]), float(c[i]+2.5*s[i]), n_grid, device=dev) for i in range(2)]
         X,Y = torch.meshgrid(*g, indexing='xy')
-        z = c.expand(n*n, sde.d).clone(); z[:,0],z[:,1] = X.reshape(-1),Y.reshape(-1)
+        z = c.expand(n_grid*n_grid, sde.d).clone(); z[:,0],z[:,1] = X.reshape(-1),Y.reshape(-1)
         ft,fn = sde.f(0., z).cpu(),latent_drift(net, z).cpu()
     sl = ', '.join(f'$z_{i+1}$ = {float(c[i]):.3g}' for i in range(2, sde.d))
     big = float(torch.cat([ft[:,:2], fn[:,:2]]).norm(dim=-1).max())
     scale = big/(0.9*float(g[0][1]-g[0][0]))  # longest arrow ≈ 0.9 grid cells, same scale in both panels
     fig,axs = plt.subplots(1, 2, figsize=(8, 4), sharex=True, sharey=True)
     for ax,f,nm,col in zip(axs, (ft, fn), ('target $f$', 'network $M^+f_{net}(Mz+c)$'), ('k', 'C3')):
-        q = ax.quiver(X.cpu(), Y.cpu(), f[:,0].reshape(n, n), f[:,1].reshape(n, n), color=col, angles='xy', scale_units='xy', scale=scale, width=0.004)
+        q = ax.quiver(X.cpu(), Y.cpu(), f[:,0].reshape(n_grid, n_grid), f[:,1].reshape(n_grid, n_grid), color=col, angles='xy', scale_units='xy', scale=scale, width=0.004)
         ax.set_title(nm, fontsize=10); ax.set_xlabel('$z_1$ (a.u.)')
     axs[0].set_ylabel('$z_2$ (a.u.)')
     fig.suptitle('drift $(f_1, f_2)$ on the plane through the attractor centre' + (f' ({sl})' if sl else ''), fontsize=10, x=0.02, ha='left')

@@ -109,8 +109,8 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              t0:float=0., # initial time
              method:str='euler', # 'euler' (Euler–Maruyama) or 'heun' (drift-trapezoid, Itô)
              save_every:int=1, # keep every k-th state
-             n:int=None, # number of trajectories when `y0` is a single state
-             seed:int=None, # seed of the Brownian increments (None: from torch's global RNG)
+             n_paths:int=None, # number of trajectories (paths) when `y0` is a single state
+             seed:int=0, # seed of the Brownian increments: the same seed gives the same paths; vary it for independent runs
              device=None, # 'cpu', 'cuda', ...; None picks CUDA when present
              dtype=torch.float32, # floating type of the states
              progress:bool=None, # progress bar (None: only for long runs)
@@ -124,7 +124,7 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
         raise TypeError(f"sde must be an SDE: an object with methods f(t, y) and g(t, y) (see ddm_nb.sde.SDE), got {type(sde).__name__}")
     t0,t1,dt = check_num('t0', t0),check_num('t1', t1),check_num('dt', dt, lo=0, strict=True)
     save_every,check_every = check_int('save_every', save_every, lo=1),check_int('check_every', check_every, lo=1)
-    n,seed = (None if n is None else check_int('n', n, lo=1, why='(trajectories)')),(None if seed is None else check_int('seed', seed))
+    n_paths,seed = (None if n_paths is None else check_int('n_paths', n_paths, lo=1, why='(trajectories)')),check_int('seed', seed)
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise TypeError(f"dtype must be a floating torch dtype such as torch.float32 or torch.float64, got {dtype!r}")
     if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
     if not dt > 0: raise ValueError(f"step dt must be positive, got {dt}")
@@ -134,14 +134,13 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     if save_every < 1 or steps % save_every: raise ValueError(f"save_every={save_every} must be a positive divisor of the {steps} steps")
     device = default_device(device)
     y = torch.as_tensor(y0, dtype=dtype).to(device)
-    if y.dim()==1: y = y[None].repeat(n or 1, 1)
-    elif n is not None and n!=len(y): raise ValueError(f"n={n} disagrees with the {len(y)} initial states in y0; pass y0 of shape (d,) with n, or (batch, d) alone")
+    if y.dim()==1: y = y[None].repeat(n_paths or 1, 1)
+    elif n_paths is not None and n_paths!=len(y): raise ValueError(f"n_paths={n_paths} disagrees with the {len(y)} initial states in y0; pass y0 of shape (d,) with n_paths, or (batch, d) alone")
     if y.dim()!=2: raise ValueError(f"y0 must be (d,) or (batch, d), got shape {tuple(y.shape)}")
     if not torch.isfinite(y).all(): raise ValueError(f"initial state y0 has {int((~torch.isfinite(y)).any(-1).sum())} non-finite rows; pass finite values")
     to_device(sde, device)
     d,m = check_sde(sde, y[:2], t0)  # a couple of rows: forming G for the whole batch can be large
     step = METHODS[method]
-    if seed is None: seed = int(torch.randint(0, 2**62, (1,)))
     gen = torch.Generator(device).manual_seed(seed)
     B,nsave = len(y),steps//save_every+1
     if fused is None: fused = FUSED_WINS.get(device.type, False)

@@ -62,16 +62,16 @@ def cached_fit(system:str, # a name from `explorer_systems`
 # %% ../nbs/12_widgets.ipynb #eb03e403
 def vector_fields(sde, # target SDE
                   net, # fitted `RNN`
-                  n:int=15, # grid points per axis (1-D systems: 200 points)
+                  n_grid:int=15, # grid points per axis (1-D systems: 200 points)
                  )->dict:
     "Target and network latent drift, and the network's parts (`drift_parts`, `leak_drift`), on `plot_vector_field`'s grid: `dict(z, target, network, S, A, leak)`."
     c,s = sde.center,sde.scale
     with torch.no_grad():
         if sde.d==1: z = torch.linspace(float(c[0]-3*s[0]), float(c[0]+3*s[0]), 200)[:,None]
         else:
-            g = [torch.linspace(float(c[i]-2.5*s[i]), float(c[i]+2.5*s[i]), n) for i in range(2)]
+            g = [torch.linspace(float(c[i]-2.5*s[i]), float(c[i]+2.5*s[i]), n_grid) for i in range(2)]
             X,Y = torch.meshgrid(*g, indexing='xy')
-            z = c.expand(n*n, sde.d).clone(); z[:,0],z[:,1] = X.reshape(-1),Y.reshape(-1)
+            z = c.expand(n_grid*n_grid, sde.d).clone(); z[:,0],z[:,1] = X.reshape(-1),Y.reshape(-1)
         fS,fA = drift_parts(net, z)
         return dict(z=z, target=sde.f(0., z), network=latent_drift(net, z), S=fS, A=fA, leak=leak_drift(net, z))
 
@@ -106,11 +106,11 @@ def auto_dt(sde, tau:float)->float:
     "Default simulation step: `min(τ/10, t_scale/100)`."
     return min(tau/10, sde.t_scale/100)
 
-def _check(system, N, noise, tau, source, dt, t1, n, cue):
+def _check(system, N, noise, tau, source, dt, t1, n_paths, cue):
     "Raise a `ValueError` saying what to change when a parameter is out of range."
     if system not in explorer_systems(): raise ValueError(f"unknown system {system!r}; choose one of {explorer_systems()}")
     if source not in ('invariant', 'box'): raise ValueError(f"unknown sample source {source!r}; use 'invariant' or 'box'")
-    for k,v in dict(N=N, n=n).items():
+    for k,v in dict(N=N, n_paths=n_paths).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k}={v!r} must be a positive whole number")
     if N > 2048: raise ValueError(f"N={N} is too large to feel live (fit and simulation grow like N²); use N ≤ 2048, or call `fit` directly")
     for k,v in dict(noise=noise, tau=tau, dt=dt, t1=t1).items():
@@ -136,16 +136,16 @@ def explorer_state(system:str='hopf', # a preset or zoo system (see `explorer_sy
                    seed:int=0, # seed of the simulated noise
                    dt:float=None, # simulation step (None: `auto_dt`)
                    t1:float=None, # horizon (None: 10 time scales of the system)
-                   n:int=4, # trajectories of target and of network
+                   n_paths:int=4, # trajectories of target and of network
                    samples:int=3000, # matching samples
                    grid:int=15, # vector-field grid points per axis
                    cue_amplitude:float=0.5, cue_start:float=2., cue_duration:float=1., # the cue pulse (see `cue`)
                   )->dict:
     "Everything the explorer shows for these parameters: trajectories, vector fields, errors; `ok=False` and a `message` for bad ones."
-    params = dict(system=system, N=N, noise=noise, tau=tau, omega=omega, symmetric=symmetric, source=source, cue=cue, seed=seed, dt=dt, t1=t1, n=n, samples=samples)
+    params = dict(system=system, N=N, noise=noise, tau=tau, omega=omega, symmetric=symmetric, source=source, cue=cue, seed=seed, dt=dt, t1=t1, n_paths=n_paths, samples=samples)
     t0 = time.time()
     try:
-        _check(system, N, noise, tau, source, dt, t1, n, cue)
+        _check(system, N, noise, tau, source, dt, t1, n_paths, cue)
         d = explorer_target(system).d
         if N < d+1: raise ValueError(f"N={N} is too small: a {d}-dimensional system needs N ≥ {d+1} neurons")
         hits = cached_fit.cache_info().hits
@@ -154,7 +154,7 @@ def explorer_state(system:str='hopf', # a preset or zoo system (see `explorer_sy
         dt = dt or auto_dt(sde, tau)
         steps = max(1, round((t1 or 10*sde.t_scale)/dt))
         every = max(1, steps//1000); steps = every*math.ceil(steps/every)
-        kw = dict(t1=steps*dt, dt=dt, n=n, save_every=every, method='heun', seed=seed, device='cpu', noise=noise > 0)
+        kw = dict(t1=steps*dt, dt=dt, n_paths=n_paths, save_every=every, method='heun', seed=seed, device='cpu', noise=noise > 0)
         W = wells(sde)
         u = None if cue is None else cue_pulse(W[cue]-sde.center, cue_amplitude, cue_start, cue_duration)
         tgt,nw = _Driven(sde, noise, None if u is None else (lambda t: u(t)/tau)),(net if u is None else cued(net, u))
@@ -189,7 +189,7 @@ def plot_decomposition(state:dict):
     ax.set_title('RMS over the attractor', fontsize=9)
     if two:
         r = 2.5*float(sde.scale.max())
-        plot_drift_parts(net, lims=(float(sde.center[0])-r, float(sde.center[0])+r), n=15, axs=axs[0,1:])
+        plot_drift_parts(net, lims=(float(sde.center[0])-r, float(sde.center[0])+r), n_grid=15, axs=axs[0,1:])
     return fig
 
 PANELS = {'trajectories': lambda s: plot_trajectories(s['ts'], s['zt'], s['zn']), 'attractor': lambda s: plot_attractor(s['zt'], s['zn']),
@@ -319,7 +319,7 @@ def update(self:Explorer):
 
 def explore(system:str='hopf', # a preset or zoo system (see `explorer_systems`)
             N:int=64, noise:float=1., tau:float=0.1, omega:float=None, symmetric:bool=False, source:str='invariant', cue:int=None, seed:int=0, # initial control values
-            **fixed # other `explorer_state` arguments, held fixed (e.g. `t1`, `n`, `samples`, `cue_amplitude`)
+            **fixed # other `explorer_state` arguments, held fixed (e.g. `t1`, `n_paths`, `samples`, `cue_amplitude`)
            )->Explorer:
     "An interactive explorer of drift-diffusion matching, computed once and shown."
     return Explorer(system, N, noise, tau, omega, symmetric, source, cue, seed, **fixed)

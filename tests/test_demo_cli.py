@@ -28,7 +28,7 @@ def test_cost_model_is_the_bench_calibration():
     for k,v in cal.items(): assert v/1.5 <= COST[k] <= 1.5*v, (k, COST[k], v)
 
 def test_help_lists_every_set_key():
-    from ddm_nb.presets import SET_KEYS
+    from ddm_nb.presets import PRESET_KEYS as SET_KEYS
     r = run_ddm('demo', '--help')
     assert r.returncode == 0
     for k,v in SET_KEYS.items(): assert re.search(rf'^\s+{re.escape(k)}\s+{re.escape(v[:30])}', r.stdout, re.M), k

@@ -75,9 +75,9 @@ CASES = [
     ('simulate-t1-inf', lambda: simulate(H, H.y0, math.inf, 0.01), ValueError, ['t1', 'finite']),
     ('simulate-t1-nan', lambda: simulate(H, H.y0, math.nan, 0.01), ValueError, ['t1', 'NaN']),
     ('simulate-dt-nan', lambda: simulate(H, H.y0, 1., math.nan), ValueError, ['dt', 'NaN']),
-    ('simulate-n-negative', lambda: simulate(H, H.y0, 1., 0.01, n=-3), ValueError, ['n must be a positive integer']),
-    ('simulate-n-zero', lambda: simulate(H, H.y0, 1., 0.01, n=0), ValueError, ['n must be a positive integer']),
-    ('simulate-n-float', lambda: simulate(H, H.y0, 1., 0.01, n=2.5), TypeError, ['n must be an integer']),
+    ('simulate-n-negative', lambda: simulate(H, H.y0, 1., 0.01, n_paths=-3), ValueError, ['n_paths must be a positive integer']),
+    ('simulate-n-zero', lambda: simulate(H, H.y0, 1., 0.01, n_paths=0), ValueError, ['n_paths must be a positive integer']),
+    ('simulate-n-float', lambda: simulate(H, H.y0, 1., 0.01, n_paths=2.5), TypeError, ['n_paths must be an integer']),
     ('simulate-save-every-zero', lambda: simulate(H, H.y0, 1., 0.01, save_every=0), ValueError, ['save_every']),
     ('simulate-dtype-int32', lambda: simulate(H, H.y0, 1., 0.01, dtype=torch.int32), TypeError, ['dtype', 'floating']),
     ('simulate-not-an-sde', lambda: simulate(object(), H.y0, 1., 0.01), TypeError, ['sde must be an SDE', 'object']),
@@ -105,7 +105,7 @@ CASES = [
     ('rnn-W-string', lambda: RNN('W', torch.zeros(4), torch.eye(4)[:, :2], torch.zeros(4)), TypeError, ['W must be a tensor']),
     ('save-net-not-a-net', lambda: save_net('net', 'x.pt'), TypeError, ['net must be an RNN']),
     # presets
-    ('preset-override-trajectorie', lambda: get_preset('hopf', trajectorie=3), ValueError, ['trajectorie', "did you mean 'trajectories'"]),
+    ('preset-override-trajectorie', lambda: get_preset('hopf', trajectorie=3), ValueError, ['trajectorie', "did you mean 'n_paths' (called 'trajectories' before)"]),
     ('preset-override-nn', lambda: get_preset('hopf', nn=8), ValueError, ['nn', "did you mean 'n'"]),
     ('preset-system-parameter-typo', lambda: get_preset('hopf', **{'system.omgea': 1.}), ValueError, ['system.omgea', "did you mean 'system.omega'"]),
     ('preset-method', lambda: get_preset('hopf', method='rk4'), ValueError, ['method', 'rk4', 'heun']),
@@ -127,7 +127,7 @@ def test_at_least_forty_cases(): assert len(CASES) >= 40
 def test_hopf_omega_zero_is_valid():
     s = Hopf(omega=0.)
     assert s.t_scale == 0.5 and 'period' not in s.refs and s.refs['radius'] == 1.
-    ts,ys = simulate(s, s.y0, 1., 0.01, n=4, seed=0, device='cpu')
+    ts,ys = simulate(s, s.y0, 1., 0.01, n_paths=4, seed=0, device='cpu')
     assert torch.isfinite(ys).all() and abs(float(ys[-1].norm(dim=-1).mean()) - 1) < 0.1   # stays on the ring
     assert get_preset('hopf', **{'system.omega': 0})['system'].omega == 0.
     assert check_preset_grid('hopf', {'system.omega': [0., 1., 2.]})['system.omega'] == [0., 1., 2.]
@@ -148,10 +148,10 @@ def test_hopf_any_float(mu, omega, sigma):
 @HYP
 @given(n=st.one_of(st.integers(-5, 6), st.floats(-3, 6)))
 def test_simulate_any_n(n):
-    "n: a positive whole number runs that many trajectories; anything else is an error naming n."
-    try: _,ys = simulate(H, H.y0, 0.1, 0.05, n=n, seed=0, device='cpu')
+    "n_paths: a positive whole number runs that many trajectories; anything else is an error naming n_paths."
+    try: _,ys = simulate(H, H.y0, 0.1, 0.05, n_paths=n, seed=0, device='cpu')
     except (ValueError, TypeError) as e:
-        assert str(e).startswith('n must') and not (n >= 1 and n == int(n)), e
+        assert str(e).startswith('n_paths must') and not (n >= 1 and n == int(n)), e
         return
     assert n >= 1 and ys.shape[1] == int(n)
 
@@ -275,7 +275,7 @@ def test_presets_shipped_as_package_data():
     ('n = 3\n[a]\nsystem = hopf\n', 'a', ['line 1', 'before any [section] header']),
     ('[a]\nsystem = hopf\nn = 8\nn = 9\n', 'a', ['line 4', "sets 'n' twice"]),
     ('[a]\nsystem = hopf\n[a]\nsystem = ou\n', 'a', ['line 3', 'appears twice']),
-    ('[a]\nsystem = hopf\ntrajectoriess = 2\n', 'a', ['line 3', "'trajectoriess'", "did you mean 'trajectories'"]),
+    ('[a]\nsystem = hopf\ntrajectoriess = 2\n', 'a', ['line 3', "'trajectoriess'", "did you mean 'n_paths' (called 'trajectories' before)"]),
     ('[DEFAULT]\nnn = 3\n[a]\nsystem = hopf\n', 'a', ['line 2', "'nn'"]),
     ('[a]\nsystem = hopf\nsystem.omgea = 1\n', 'a', ['line 3', "did you mean 'system.omega'"]),
     ('[a]\nsystem = hopf\nthis line has no equals sign\n', 'a', ['line 3', 'cannot parse']),
@@ -352,7 +352,7 @@ def test_cli_out_dot_in_empty_folder_and_rerun(tmp_path):
     assert sorted(os.listdir(tmp_path)) == files and tmp_path.stat().st_mode == mode
 
 @pytest.mark.parametrize('args,words', [
-    (['--set', 'trajectorie=3', 'nn=8'], ["'trajectorie'", "did you mean 'trajectories'"]),
+    (['--set', 'trajectorie=3', 'nn=8'], ["'trajectorie'", "did you mean 'n_paths' (called 'trajectories' before)"]),
     (['--set', 'n'], ['--set expects KEY=VALUE']),
     (['--set', 'out=elsewhere'], ["'out'", 'Known keys']),
     (['--set', 'progress=1'], ["'progress'", 'Known keys']),
