@@ -24,7 +24,7 @@ def sample_target(sde, # target SDE
                   dt:float=None, # simulation step (default: t_scale/200)
                   burn:float=None, # burn-in time (default: 10 t_scale)
                   seed:int=0, # seed
-                  device='cpu', # where to simulate
+                  device=None, # where to simulate (None: CUDA when present); the samples are returned on the CPU
                  ):
     "Latent points `(n, d)` from the invariant measure of `sde` or a box around it."
     g = torch.Generator().manual_seed(seed)
@@ -184,7 +184,7 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
     if method not in ('ridge','adam'): raise ValueError(f"unknown method {method!r}; use 'ridge' or 'adam'")
     if symmetric: method = 'adam'
     device = default_device(device)
-    if z is None: z = sample_target(target, int(samples*1.25), source=source, box=box, seed=seed)
+    if z is None: z = sample_target(target, int(samples*1.25), source=source, box=box, seed=seed, device=device)
     z = torch.as_tensor(z, dtype=torch.float32)
     if z.dim()!=2 or z.shape[1]!=target.d: raise ValueError(f"samples must be (K, d={target.d}), got {tuple(z.shape)}")
     if not torch.isfinite(z).all(): raise ValueError("matching samples contain non-finite values: the target simulation diverged; reduce its dt")
