@@ -190,7 +190,7 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
     if not torch.isfinite(z).all(): raise ValueError("matching samples contain non-finite values: the target simulation diverged; reduce its dt")
     if len(z) < 10: raise ValueError(f"need at least 10 samples, got {len(z)}")
     ntr = int(len(z)*0.8); ztr,zte = z[:ntr].to(device),z[ntr:].to(device)
-    to_device(target, device)
+    target = to_device(target, device)
     if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M,net_or_size.c,net_or_size.tau,net_or_size.phi
     else: M,c = random_embedding(target, int(net_or_size), gain=gain, seed=seed)
     M,c = M.to(device),c.to(device)
@@ -205,7 +205,7 @@ def fit(target, # target SDE (any object with the SDE protocol, `d`, and ideally
         W,b = M@A.float(),M@beta.float() + c
         noise = _noise_loading(target, ztr, feats, ridge)
     net = RNN(W, b, M, c, tau=tau, phi=phi, off_noise=off_noise, **noise)
-    to_device(net, device)
+    net = to_device(net, device)
     hist = _adam(net, target, ztr, zte, symmetric=symmetric, off_manifold=off_manifold, epochs=epochs, lr=lr, batch_size=batch_size,
                  weight_decay=weight_decay, patience=patience, seed=seed, device=device, progress=progress) if method=='adam' else []
     if refine: refine_fit(net, target, ztr, seed=seed, progress=progress, **refine)

@@ -112,6 +112,9 @@ class AdditiveSDE(SDE):
         self.G = G
         super().__init__(d, m=G.shape[1], noise_type='additive', **kw)
     def g(self, t, y): return self.G.to(y).expand(len(y), *self.G.shape)
+    def g_prod(self, t, y, v):
+        "Noise increment `G v` for `v` `(batch, m)`: one matrix product, no `(batch, d, m)` loading formed."
+        return v@self.G.to(y).T
 
 # %% ../nbs/00_sde.ipynb #532cc5f5
 def lyapunov_cov(A, D):

@@ -69,3 +69,14 @@ def test_load_net_device(tmp_path):
     save_net(_net(), tmp_path/'n.pt')
     assert load_net(tmp_path/'n.pt', device='cpu').W.device.type == 'cpu'
     assert load_net(tmp_path/'n.pt').W.device == default_device(None)
+
+def test_to_device_never_moves_the_callers_object():
+    "Moving to another device gives a moved copy; the caller's SDE or network stays where it was ('meta' stands in for a GPU)"
+    from ddm_nb.simulate import to_device
+    ou = OU([[-1., 0.], [0., -1.]], 0.5)
+    assert to_device(ou, 'cpu') is ou
+    m = to_device(ou, 'meta')
+    assert m is not ou and m.A.device.type == 'meta' and ou.A.device.type == 'cpu' and ou.G.device.type == 'cpu'
+    net = _net()
+    mn = to_device(net, 'meta')
+    assert mn is not net and mn.W.device.type == 'meta' and net.W.device.type == 'cpu' and to_device(net, 'cpu') is net
