@@ -14,7 +14,7 @@ import torch
 from .sde import *
 from .network import *
 
-# %% ../nbs/08_plots.ipynb #97025aca
+# %% ../nbs/08_plots.ipynb #1e54630c
 def plot_trajectories(ts, # saved times `(T,)`
                       zt, # target latent trajectories `(T, batch, d)`
                       zn, # network latent trajectories `(T, batch, d)`
@@ -34,6 +34,7 @@ def plot_trajectories(ts, # saved times `(T,)`
     fig.tight_layout()
     return fig
 
+# %% ../nbs/08_plots.ipynb #1563bcd5
 def plot_attractor(zt, # target latent trajectories `(T, batch, d)`
                    zn, # network latent trajectories
                    names=('target', 'network'), # panel titles
@@ -55,6 +56,7 @@ def plot_attractor(zt, # target latent trajectories `(T, batch, d)`
     fig.tight_layout()
     return fig
 
+# %% ../nbs/08_plots.ipynb #1517acf8
 def plot_vector_field(sde, # the target SDE (its drift `f`, `center`, `scale`)
                       net, # the fitted `RNN`
                       n_grid:int=15, # arrows per axis
