@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from .sde import *
 from .simulate import *
+from fastcore.basics import patch
 
 # %% ../nbs/02_network.ipynb #d30170e6
 PHI = dict(tanh=torch.tanh, sigmoid=torch.sigmoid, softplus=F.softplus)
@@ -85,50 +86,58 @@ class RNN(SDE, torch.nn.Module):
         r = self.act(x)@W.T + b - x
         if self.B is not None and self.u is not None: r = r + torch.as_tensor(self.u(t), dtype=x.dtype, device=x.device)@self.B.to(x.dtype).T
         return r/self.tau
-    def jvp(self, t, x, v):
-        "Jacobian-vector products `∂f(x) v` for states `x` and tangents `v` `(batch, N)`: `(−v + (φ'(x) v) Wᵀ)/τ`."
-        xr = x.detach().requires_grad_(True)
-        with torch.enable_grad(): a = self.act(xr); dphi, = torch.autograd.grad(a.sum(), xr)
-        return ((dphi*v)@self.W.to(x.dtype).T - v)/self.tau
-    def Lx(self, x):
-        "Latent noise loading `L(x)` `(batch, d, m)` (Σ = M L)."
-        if self.V is None: return self.L.to(x.dtype).expand(len(x), *self.L.shape)
-        return (self.act(x)@self.V.to(x.dtype).T + self.s.to(x.dtype)).reshape(len(x), self.latent_dim, self.m_lat)
-    def g_prod(self, t, x, v):
-        "Noise increment `Σ(x) v` for `v` `(batch, m)`."
-        v1 = v[:, :self.m_lat]
-        M,Mp = self.M.to(v.dtype),self.Mp.to(v.dtype)  # no-ops unless integrating in another precision
-        lat = v1@self.L.to(v.dtype).T if self.V is None else (self.Lx(x)@v1[...,None])[...,0]
-        out = lat@M.T
-        if self.off_noise > 0:
-            v2 = v[:, self.m_lat:]
-            out = out + self.off_noise*(v2 - (v2@Mp.T)@M.T)
-        return out
-    def g(self, t, x):
-        "Noise loading `Σ(x)` `(batch, N, m)` (for small N and checks; `simulate` uses `g_prod`)."
-        G = self.M.to(x.dtype)@self.Lx(x)
-        if self.off_noise > 0:
-            P = self.off_noise*(torch.eye(self.d, device=x.device) - self.M@self.Mp)
-            G = torch.cat([G, P.expand(len(x), *P.shape)], -1)
-        return G
-    def readout(self, x):
-        "Latent state `z = M⁺(x − c)` of states `x` `(..., N)`."
-        return (x - self.c.to(x.dtype))@self.Mp.to(x.dtype).T
-    def embed(self, z):
-        "Network state `x = M z + c` of latent states `z` `(..., d)`."
-        return z@self.M.to(z.dtype).T + self.c.to(z.dtype)
     @property
     def N(self)->int:
         "Number of neurons N (as an SDE, the state dimension `d` of the network is N)."
         return self.d
-    def replace(self, **changes):
-        "A copy of this network with `changes` (any argument of `RNN`), e.g. `net.replace(W=W_S)` or `net.replace(u=pulse)`."
-        kw = dict(W=self.W, b=self.b, M=self.M, c=self.c, tau=self.tau, phi=self.phi, L=self.L if self.V is None else None, V=self.V, s=self.s,
-                  m=self.m_lat, off_noise=self.off_noise, B=self.B, u=self.u, meta=self.meta)
-        bad = sorted(set(changes) - set(kw))
-        if bad: raise TypeError(f"replace() got unknown argument(s) {bad}; RNN takes {list(kw)}")
-        return RNN(**{**kw, **changes}).to(self.W.device)
     def __repr__(self): return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g})"
+
+# %% ../nbs/02_network.ipynb #4e03bcb4
+@patch
+def jvp(self:RNN, t, x, v):
+    "Jacobian-vector products `∂f(x) v` for states `x` and tangents `v` `(batch, N)`: `(−v + (φ'(x) v) Wᵀ)/τ`."
+    xr = x.detach().requires_grad_(True)
+    with torch.enable_grad(): a = self.act(xr); dphi, = torch.autograd.grad(a.sum(), xr)
+    return ((dphi*v)@self.W.to(x.dtype).T - v)/self.tau
+
+# %% ../nbs/02_network.ipynb #cec5a29f
+@patch
+def Lx(self:RNN, x):
+    "Latent noise loading `L(x)` `(batch, d, m)` (Σ = M L)."
+    if self.V is None: return self.L.to(x.dtype).expand(len(x), *self.L.shape)
+    return (self.act(x)@self.V.to(x.dtype).T + self.s.to(x.dtype)).reshape(len(x), self.latent_dim, self.m_lat)
+
+@patch
+def g_prod(self:RNN, t, x, v):
+    "Noise increment `Σ(x) v` for `v` `(batch, m)`."
+    v1 = v[:, :self.m_lat]
+    M,Mp = self.M.to(v.dtype),self.Mp.to(v.dtype)  # no-ops unless integrating in another precision
+    lat = v1@self.L.to(v.dtype).T if self.V is None else (self.Lx(x)@v1[...,None])[...,0]
+    out = lat@M.T
+    if self.off_noise > 0:
+        v2 = v[:, self.m_lat:]
+        out = out + self.off_noise*(v2 - (v2@Mp.T)@M.T)
+    return out
+
+@patch
+def g(self:RNN, t, x):
+    "Noise loading `Σ(x)` `(batch, N, m)` (for small N and checks; `simulate` uses `g_prod`)."
+    G = self.M.to(x.dtype)@self.Lx(x)
+    if self.off_noise > 0:
+        P = self.off_noise*(torch.eye(self.d, device=x.device) - self.M@self.Mp)
+        G = torch.cat([G, P.expand(len(x), *P.shape)], -1)
+    return G
+
+# %% ../nbs/02_network.ipynb #0f7892c9
+@patch
+def readout(self:RNN, x):
+    "Latent state `z = M⁺(x − c)` of states `x` `(..., N)`."
+    return (x - self.c.to(x.dtype))@self.Mp.to(x.dtype).T
+
+@patch
+def embed(self:RNN, z):
+    "Network state `x = M z + c` of latent states `z` `(..., d)`."
+    return z@self.M.to(z.dtype).T + self.c.to(z.dtype)
 
 # %% ../nbs/02_network.ipynb #9d9cb18b
 def _fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
@@ -193,6 +202,16 @@ class LatentSDE(SDE):
         super().__init__(net.latent_dim, m=net.m_lat, noise_type='general', name=f'latent({net.name})', params=dict(N=net.d))
     def f(self, t, z): return latent_drift(self.net, z, t)
     def g(self, t, z): return self.net.Lx(self.net.embed(z))
+
+# %% ../nbs/02_network.ipynb #2cca849f
+@patch
+def replace(self:RNN, **changes):
+    "A copy of this network with `changes` (any argument of `RNN`), e.g. `net.replace(W=W_S)` or `net.replace(u=pulse)`."
+    kw = dict(W=self.W, b=self.b, M=self.M, c=self.c, tau=self.tau, phi=self.phi, L=self.L if self.V is None else None, V=self.V, s=self.s,
+              m=self.m_lat, off_noise=self.off_noise, B=self.B, u=self.u, meta=self.meta)
+    bad = sorted(set(changes) - set(kw))
+    if bad: raise TypeError(f"replace() got unknown argument(s) {bad}; RNN takes {list(kw)}")
+    return RNN(**{**kw, **changes}).to(self.W.device)
 
 # %% ../nbs/02_network.ipynb #86037142
 _FIELDS = ('W','b','M','c','L','V','s','B')
