@@ -9,7 +9,7 @@ PRESET ?= lorenz
 OUT ?= out/demo
 DEVICE ?=
 
-.PHONY: demo test sync nbtest pytest docs docs-deps readme bench clean venv
+.PHONY: demo test sync nbtest pytest docs docs-deps readme bench clean venv outputs
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -22,10 +22,10 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/ddm demo $(PRESET) --out $(OUT) $(if $(DEVICE),--device $(DEVICE))
 
-# notebooks clean and in sync with ddm_nb/: nbdev-clean and nbdev-export must change nothing
+# notebooks clean and in sync with ddm_nb/: nbdev-clean, nbdev-export and the presets' package copy must change nothing
 sync: venv
-	@sum() { find nbs ddm_nb -type f \( -name '*.ipynb' -o -name '*.py' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | sort | xargs sha1sum | sha1sum; }; \
-	before=$$(sum); $(BIN)/nbdev-clean && $(BIN)/nbdev-export; after=$$(sum); \
+	@sum() { find nbs ddm_nb -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.ini' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | sort | xargs sha1sum | sha1sum; }; \
+	before=$$(sum); $(BIN)/nbdev-clean && $(BIN)/nbdev-export && cp settings.ini ddm_nb/settings.ini; after=$$(sum); \
 	if [ "$$before" != "$$after" ]; then \
 	  echo "ERROR: notebooks were not clean or ddm_nb/ was out of date with nbs/."; \
 	  echo "       nbdev-clean + nbdev-export changed files (now fixed in your tree): review and commit them."; \
@@ -43,9 +43,15 @@ pytest: venv docs-deps
 
 test: sync nbtest pytest
 
-# the docs site, offline (no Quarto): nbs/*.ipynb executed (cached in _docs/.cache), nbdev-processed, rendered to _docs/*.html
+# the docs site, offline (no Quarto): nbs/*.ipynb with their committed outputs, nbdev-processed, rendered to _docs/*.html
 docs: venv
 	$(PY) tools/build_docs.py
+
+# execute the notebooks in place so they are committed with outputs (tests/test_outputs.py fails when they are stale);
+# ONLY=03_matching re-runs one notebook
+outputs: venv
+	OMP_NUM_THREADS=1 $(PY) tools/outputs.py run $(if $(ONLY),--only $(ONLY))
+	$(PY) tools/readme.py
 
 # headless Chromium for tests/test_docs.py, from Debian; installed only when missing (the test skips without it, fails under CI=true)
 docs-deps:
@@ -59,8 +65,9 @@ docs-deps:
 readme: venv
 	$(PY) tools/readme.py
 
+# CPU benchmarks -> bench/results/*.json, then bench/README.md and README's table regenerated from them (bench/report.py)
 bench: venv
-	$(PY) bench/bench_sim.py
+	PY=$(PY) bash bench/run_cpu.sh
 
 clean:
 	rm -rf _docs _proc out build dist *.egg-info

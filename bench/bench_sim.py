@@ -1,22 +1,47 @@
-"""Benchmark the hot paths: one SDE step of an N-neuron network, batched, against torchsde, a plain PyTorch loop and the bare matmul.
+"""Benchmark one SDE step of an N-neuron network, batched: the library's `simulate` against torchsde, a plain PyTorch loop and the bare matmul.
 
-    python bench/bench_sim.py                       # CPU sizes, writes bench/results/sim-<device>.json and .png
-    python bench/bench_sim.py --device cuda --sizes 256 1024 4096 --batch 1024
+    python bench/bench_sim.py                       # CPU: N 256 1024 4096, batch 64, 1 and 2 threads -> bench/results/sim-cpu.json
+    python bench/bench_sim.py --device cuda         # GPU: N 256 1024 4096, batch 1024 (bench/gpu.sh runs fp32, TF32 and bf16)
 
 Per step, for the same random asymmetric network `tau dx = (-x + W tanh(x) + b) dt + tau Sigma dW` (Euler–Maruyama):
-  ddm        ddm_nb.simulate.simulate (the library's loop: noise, drift, divergence tracking, sparse saving)
-  ddm_fused  the same with fused=True (torch.compile; CUDA graphs on a GPU)
-  ddm_bf16   the library's loop in bfloat16 (dtype=torch.bfloat16); --tf32 allows TF32 matmuls for the float32 runs on a GPU
-  torchsde   torchsde.sdeint(method='euler') on the same network object
-  plain      a hand-written PyTorch loop: y += drift*dt + noise, nothing else
+  ddm        ddm_nb.simulate.simulate as called by users (default path: the network's in-place fast step on this device)
+  ddm_fused  the same with fused=True (torch.compile; CUDA graphs on a GPU); fused_compile_s is its one-off compile
+  ddm_bf16   the library's loop in bfloat16 (dtype=torch.bfloat16)
+  torchsde   torchsde.sdeint(method='euler') on the same network object (it uses the network's g_prod)
+  plain      a hand-written PyTorch loop: y = y + drift*dt + noise, nothing else
   matmul     tanh(x) @ W.T alone: the floor of any step
-Also: the closed-form fit time (ddm_nb.matching.fit, ridge), peak memory (CUDA allocator, or process RSS on a CPU), the
-saved-output and peak memory of a sparse-saving simulation at 1x and 10x the steps, and the peak memory of gradient
-training (fit method='adam') against the minibatch size, each size in a fresh process.
+Timings interleave the variants (rounds of one call each, rotating order; best wall time per variant), so that all meet the same
+background load; `cpu_time` has the best process CPU times too (on one thread, a measure that other processes' load inflates less).
+Each row records the machine, torch, the thread count, and the load average before and after it: `shared` is true when
+other work was running on the cores (1-minute load above 0.5 before the row started), so its absolute times are inflated.
+Also: sparse-saving memory (saved output and peak RSS at 1x and 10x the steps) and the peak memory of gradient training
+(fit method='adam') against the minibatch size, each size in a fresh process. The closed-form fits are in bench/bench_fit.py.
 """
-import argparse, json, math, platform, resource, sys, time
+import argparse, json, math, os, platform, resource, sys, time
 from pathlib import Path
 import torch
+
+def machine(device='cpu'):
+    "The machine in words: CPU model and core count, or the GPU."
+    if torch.device(device).type == 'cuda': return torch.cuda.get_device_name()
+    try: model = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): model = platform.processor() or platform.machine()
+    return f'{model}, {os.cpu_count()} cores'
+
+def commit():
+    "The repository's commit, with '+dirty' when the library's sources differ from it."
+    import subprocess
+    root = Path(__file__).resolve().parent.parent
+    try:
+        h = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', 'ddm_nb', 'bench/bench_sim.py', 'bench/bench_fit.py'], cwd=root, capture_output=True, text=True).stdout.strip()
+        return h + ('+dirty' if dirty else '')
+    except (OSError, subprocess.CalledProcessError): return None
+
+def meta(device, threads):
+    load = os.getloadavg()[0]
+    return dict(machine=machine(device), device=str(device), threads=threads, torch=torch.__version__, load_before=round(load, 2), shared=load > 0.5,
+                date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), commit=commit())
 
 def make_net(N, device, d=3, seed=0):
     from ddm_nb.network import RNN
@@ -29,30 +54,34 @@ def make_net(N, device, d=3, seed=0):
 def sync(device):
     if torch.device(device).type == 'cuda': torch.cuda.synchronize()
 
-def timeit(fn, steps, device, reps=3):
-    "Best of `reps` wall times of `fn()` per step, in microseconds."
-    fn(); sync(device)
-    best = math.inf
-    for _ in range(reps):
-        t = time.perf_counter(); fn(); sync(device); best = min(best, time.perf_counter()-t)
-    return 1e6*best/steps
+def timeit(fns, steps, device, rounds=7):
+    """Per-step microseconds of each of `fns` (name -> callable): after a warm-up, `rounds` rounds that run every function once,
+    in rotating order, so that all meet the same background load; the best wall time of each, and its best process CPU time."""
+    names = list(fns)
+    for k in names: fns[k](); sync(device)
+    wall,cpu = {k: math.inf for k in names},{k: math.inf for k in names}
+    for r in range(rounds):
+        for k in names[r % len(names):] + names[:r % len(names)]:
+            t,c = time.perf_counter(),time.process_time(); fns[k](); sync(device)
+            wall[k],cpu[k] = min(wall[k], time.perf_counter()-t),min(cpu[k], time.process_time()-c)
+    return {k: 1e6*v/steps for k,v in wall.items()}, {k: 1e6*v/steps for k,v in cpu.items()}
 
 def bench_size(N, B, steps, device, skip=()):
     from ddm_nb.simulate import simulate
     net = make_net(N, device); dt = 0.01
     x0 = torch.zeros(B, N, device=device)
     out = dict(N=N, batch=B, steps=steps)
-    out['ddm'] = timeit(lambda: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False), steps, device)
-    if 'bf16' not in skip:
-        out['ddm_bf16'] = timeit(lambda: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, dtype=torch.bfloat16), steps, device)
+    sim = lambda **kw: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, **kw)
+    fns = dict(ddm=sim)
+    if 'bf16' not in skip: fns['ddm_bf16'] = lambda: sim(dtype=torch.bfloat16)
     if 'fused' not in skip:
-        t = time.perf_counter(); simulate(net, x0, 2*dt, dt, seed=0, device=device, fused=True); out['fused_compile_s'] = time.perf_counter()-t
-        out['ddm_fused'] = timeit(lambda: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, fused=True), steps, device)
+        t = time.perf_counter(); simulate(net, x0, 2*dt, dt, seed=0, device=device, fused=True); sync(device); out['fused_compile_s'] = time.perf_counter()-t
+        fns['ddm_fused'] = lambda: sim(fused=True)
     if 'torchsde' not in skip:
         try:
             import torchsde
             ts = torch.tensor([0., steps*dt], device=device)
-            out['torchsde'] = timeit(lambda: torchsde.sdeint(net, x0, ts, dt=dt, method='euler'), steps, device, reps=2)
+            fns['torchsde'] = lambda: torchsde.sdeint(net, x0, ts, dt=dt, method='euler')
         except ImportError: out['torchsde'] = None
     W,b,S = net.W,net.b,net.M@net.L
     def plain():
@@ -61,28 +90,26 @@ def bench_size(N, B, steps, device, skip=()):
             for _ in range(steps):
                 y = y + (torch.tanh(y)@W.T + b - y)*(dt/net.tau) + (torch.randn(B, S.shape[1], device=device)*math.sqrt(dt))@S.T
         return y
-    out['plain'] = timeit(plain, steps, device)
     def mm():
         with torch.no_grad():
             for _ in range(steps): r = torch.tanh(x0)@W.T
         return r
-    out['matmul'] = timeit(mm, steps, device)
+    fns.update(plain=plain, matmul=mm)
+    wall,cpu = timeit(fns, steps, device)
+    out.update(wall); out['cpu_time'] = cpu
     for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'plain'):
         if out.get(k) and out.get('torchsde'): out[f'speedup_{k}_vs_torchsde'] = out['torchsde']/out[k]
         if out.get(k): out[f'{k}_over_matmul'] = out[k]/out['matmul']
+    if cpu.get('torchsde'): out['cpu_time_speedup_ddm_vs_torchsde'] = cpu['torchsde']/cpu['ddm']
+    out['cpu_time_ddm_over_matmul'] = cpu['ddm']/cpu['matmul']
+    if out.get('ddm_fused'): out['fused_wins'] = out['ddm_fused'] < out['ddm']
     return out
 
-def bench_fit(N, K, device):
-    from ddm_nb.sde import Lorenz
-    from ddm_nb.matching import fit
-    z = torch.randn(K, 3)*torch.tensor([8., 9., 8.5]) + torch.tensor([0., 0., 23.5])
-    fit(Lorenz(), N, tau=0.05, z=z[:2000], device=device)   # warm-up
-    sync(device); t = time.perf_counter(); fit(Lorenz(), N, tau=0.05, z=z, device=device); sync(device)
-    return dict(N=N, samples=K, seconds=time.perf_counter()-t)
+def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
 
 def peak_memory(device):
     if torch.device(device).type == 'cuda': return torch.cuda.max_memory_allocated()/2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
+    return peak_rss_mb()
 
 def sparse_memory(device, N=256, B=256):
     "Simulation memory with sparse saving does not grow with steps: saved-output bytes and peak memory for 1x and 10x the steps."
@@ -105,7 +132,7 @@ def _train_peak(N, B, device):
     return peak_memory(device) - base
 
 def train_memory(device, N=1024, batches=(2048, 8192, 32768)):
-    "Training memory against minibatch size, one fresh process per size (a CPU's peak RSS never goes down)."
+    "Gradient-training memory against minibatch size, one fresh process per size (a CPU's peak RSS never goes down)."
     import subprocess
     res = {}
     for B in batches:
@@ -117,45 +144,50 @@ def train_memory(device, N=1024, batches=(2048, 8192, 32768)):
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     keys = [k for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'torchsde', 'plain', 'matmul') if any(r.get(k) for r in res)]
-    fig,ax = plt.subplots(figsize=(6, 3.5))
+    fig,ax = plt.subplots(figsize=(7, 3.5))
     for i,k in enumerate(keys):
-        ax.bar([j + 0.15*i for j in range(len(res))], [r.get(k) or 0 for r in res], 0.15, label=k)
-    ax.set_xticks([j + 0.3 for j in range(len(res))], [f"N={r['N']}\nB={r['batch']}" for r in res])
-    ax.set_yscale('log'); ax.set_ylabel('µs per step'); ax.legend(fontsize=8); ax.set_title(f"one SDE step ({res[0]['device']})")
+        ax.bar([j + 0.13*i for j in range(len(res))], [r.get(k) or 0 for r in res], 0.13, label=k)
+    ax.set_xticks([j + 0.3 for j in range(len(res))], [f"N={r['N']}\nB={r['batch']}\n{r['threads']}t" for r in res], fontsize=7)
+    ax.set_yscale('log'); ax.set_ylabel('µs per step'); ax.legend(fontsize=7); ax.set_title(f"one SDE step ({res[0]['device']})")
     fig.savefig(path, dpi=110, bbox_inches='tight')
+
+def write_json(rep, out):
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix('.json.tmp'); tmp.write_text(json.dumps(rep, indent=2)); tmp.replace(out)
+    print(f'wrote {out}')
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    ap.add_argument('--sizes', type=int, nargs='+', default=None, help='N values (default: 256 1024 on CPU, 256 1024 4096 on GPU)')
-    ap.add_argument('--batch', type=int, nargs='+', default=None, help='batch sizes (default: 64 256 on CPU, 1024 on GPU)')
-    ap.add_argument('--steps', type=int, default=None)
-    ap.add_argument('--fit', type=int, nargs=2, default=None, metavar=('N', 'K'), help='closed-form fit size (default 1024 1e5 CPU, 4096 1e5 GPU)')
-    ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused bf16 torchsde fit train")
+    ap.add_argument('--sizes', type=int, nargs='+', default=[256, 1024, 4096], help='N values')
+    ap.add_argument('--batch', type=int, nargs='+', default=None, help='batch sizes (default: 64 on CPU, 1024 on GPU)')
+    ap.add_argument('--threads', type=int, nargs='+', default=None, help='CPU thread counts (default: 1 2)')
+    ap.add_argument('--steps', type=int, default=None, help='steps per timing (default: scaled so each N costs about the same)')
+    ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused bf16 torchsde memory train")
+    ap.add_argument('--fused-sizes', type=int, nargs='*', default=None, help='N values that also time fused=True (default: all on a GPU, 256 1024 on a CPU)')
     ap.add_argument('--tf32', action='store_true', help='allow TF32 matmuls on a GPU (torch.backends.cuda.matmul.allow_tf32)')
-    ap.add_argument('--out', default=None)
+    ap.add_argument('--out', default=None, help='JSON path (default bench/results/sim-<device>[-tf32].json)')
     a = ap.parse_args(argv)
     gpu = torch.device(a.device).type == 'cuda'
     if a.tf32: torch.backends.cuda.matmul.allow_tf32 = True
-    sizes = a.sizes or ([256, 1024, 4096] if gpu else [256, 1024])
-    batches = a.batch or ([1024] if gpu else [64, 256])
-    steps = a.steps or (500 if gpu else 100)
+    batches = a.batch or ([1024] if gpu else [64])
+    threads = [torch.get_num_threads()] if gpu else (a.threads or [1, 2])
+    fsizes = a.fused_sizes if a.fused_sizes is not None else (a.sizes if gpu else [256, 1024])
     res = []
-    for N in sizes:
-        for B in batches:
-            r = bench_size(N, B, steps, a.device, a.skip); r['device'] = a.device; res.append(r)
-            print(json.dumps(r), flush=True)
-    rep = dict(device=a.device, tf32=a.tf32, gpu=torch.cuda.get_device_name() if gpu else None, cpu=platform.processor() or platform.machine(),
-               threads=torch.get_num_threads(), torch=torch.__version__, step=res, sparse_memory=sparse_memory(a.device),
-               peak_memory_mb=peak_memory(a.device))
-    if 'train' not in a.skip: rep['train_memory'] = train_memory(a.device); print(json.dumps(rep['train_memory']))
-    if 'fit' not in a.skip:
-        N,K = a.fit or ((4096, 100_000) if gpu else (1024, 100_000))
-        rep['fit'] = bench_fit(N, K, a.device); print(json.dumps(rep['fit']))
-    out = Path(a.out or Path(__file__).parent/'results'/f"sim-{a.device}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix('.json.tmp'); tmp.write_text(json.dumps(rep, indent=2)); tmp.replace(out)
+    for th in threads:
+        torch.set_num_threads(th)
+        for N in a.sizes:
+            for B in batches:
+                steps = a.steps or (200 if gpu else max(10, round(200*min(1., (256/N)**2*64/B))))
+                skip = list(a.skip) + ([] if N in fsizes and th == threads[0] else ['fused'])
+                m = meta(a.device, th)
+                r = bench_size(N, B, steps, a.device, skip); r.update(m, load_after=round(os.getloadavg()[0], 2), tf32=a.tf32); res.append(r)
+                print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k,v in r.items()}), flush=True)
+    rep = dict(kind='sim', **meta(a.device, threads), tf32=a.tf32, step=res)
+    if 'memory' not in a.skip: rep['sparse_memory'] = sparse_memory(a.device); rep['peak_memory_mb'] = peak_memory(a.device)
+    if 'train' not in a.skip: rep['train_memory'] = train_memory(a.device); print(json.dumps(rep['train_memory']), flush=True)
+    out = Path(a.out or Path(__file__).parent/'results'/f"sim-{a.device}{'-tf32' if a.tf32 else ''}.json")
+    write_json(rep, out)
     plot(res, out.with_suffix('.png'))
-    print(f'wrote {out}')
 
 if __name__ == '__main__': main()

@@ -6,7 +6,7 @@ Docs: https://example.invalid/ddm-nb/decompositions.html.md"""
 
 # %% auto #0
 __all__ = ['split_connectivity', 'drift_parts', 'leak_drift', 'drift_norms', 'plot_drift_parts', 'ablate',
-           'ou_irreversible_drift', 'ou_entropy_production', 'EntropyRate', 'entropy_production_traj', 'LatentSDE',
+           'ou_irreversible_drift', 'ou_entropy_production', 'EntropyRate', 'entropy_production_traj',
            'multiwell_entropy_production', 'Current', 'stationary_current', 'plot_current', 'mode_basis',
            'neuron_entropy_production']
 
@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from .sde import *
 from .simulate import *
 from .network import *
-from .metrics import as_paths, _step
+from .metrics import as_paths, _step, grid_cells
 
 # %% ../nbs/05_decompositions.ipynb #2b1c969e
 def split_connectivity(W # connectivity `(N, N)`
@@ -55,17 +55,17 @@ def drift_norms(net, # an `RNN`
 # %% ../nbs/05_decompositions.ipynb #792cea57
 def plot_drift_parts(net, # an `RNN` with d = 2
                      lims=(-2., 2.), # `(lo, hi)` of the square latent window
-                     n:int=41, # grid points per side
+                     n_grid:int=41, # grid points per side
                      axs=None, # four matplotlib axes; None makes a figure
                      title:str='', # prefix of the panel titles
                     ):
     "Streamlines of `f_S`, `f_A`, the leak-and-bias `f_0` and the total latent drift of `net`, coloured by speed."
     if net.latent_dim!=2: raise ValueError(f"plot_drift_parts draws 2-D latent fields; this network has d={net.latent_dim}")
-    g = torch.linspace(*lims, n)
+    g = torch.linspace(*lims, n_grid)
     Z = torch.stack(torch.meshgrid(g, g, indexing='xy'), -1).reshape(-1, 2)
     with torch.no_grad():
         fS,fA = drift_parts(net, Z)
-        F = torch.stack([fS, fA, leak_drift(net, Z), latent_drift(net, Z)]).reshape(4, n, n, 2).numpy()
+        F = torch.stack([fS, fA, leak_drift(net, Z), latent_drift(net, Z)]).reshape(4, n_grid, n_grid, 2).numpy()
     names = ('$f_S$ (symmetric $W$)', '$f_A$ (antisymmetric $W$)', '$f_0$ (leak, bias)', '$f_{net}$ (sum)')
     if axs is None: _,axs = plt.subplots(1, 4, figsize=(13, 3.4), sharex=True, sharey=True, layout='constrained')
     speed = np.hypot(F[...,0], F[...,1])
@@ -84,8 +84,7 @@ def ablate(net, # an `RNN`
     "A copy of `net` whose connectivity is only the symmetric (`'S'`) or antisymmetric (`'A'`) part of `net.W`."
     if keep not in ('S','A'): raise ValueError(f"keep must be 'S' (symmetric part) or 'A' (antisymmetric part), got {keep!r}")
     WS,WA = split_connectivity(net.W)
-    return RNN(WS if keep=='S' else WA, net.b, net.M, net.c, tau=net.tau, phi=net.phi, L=net.L, V=net.V, s=net.s, m=net.m_lat,
-               off_noise=net.off_noise, B=net.B, u=net.u, meta=dict(net.meta, ablated=keep))
+    return net.replace(W=WS if keep=='S' else WA, meta=dict(net.meta, ablated=keep))
 
 # %% ../nbs/05_decompositions.ipynb #6f61d957
 def _diffusion_tensor(D, d):
@@ -194,22 +193,13 @@ def entropy_production_traj(ts, # saved times `(T,)`, evenly spaced
         return (F@FD)*((y1 - y0).double()@Bt)
     return _stratonovich(ts, ys, integrand, blocks)
 
-# %% ../nbs/05_decompositions.ipynb #b0575a77
-class LatentSDE(SDE):
-    "The latent model of `net`: drift `latent_drift(net, z)`, noise loading `L(Mz + c)`."
-    def __init__(self, net):
-        self.net = net
-        super().__init__(net.latent_dim, m=net.m_lat, noise_type='general', name=f'latent({net.name})', params=dict(N=net.d))
-    def f(self, t, z): return latent_drift(self.net, z, t)
-    def g(self, t, z): return self.net.Lx(self.net.embed(z))
-
 # %% ../nbs/05_decompositions.ipynb #cc82d19e
 def multiwell_entropy_production(sde, # a `MultiWell` (or any 2-D system with `U`, `grad_U`, `eps`, `omega` and f = −∇U + ωJ∇U)
-                                 n:int=401, # grid points per side
+                                 n_grid:int=401, # grid points per side
                                 )->float:
     "Exact entropy production rate `(ω²/ε) E|∇U|²` of a `MultiWell`, by quadrature of its stationary density `e^{−U/ε}`."
     r = float(sde.mu.norm(dim=-1).max()) + 8*math.sqrt(sde.eps) + 2*sde.width
-    g = torch.linspace(-r, r, n, dtype=torch.float64)
+    g = torch.linspace(-r, r, n_grid, dtype=torch.float64)
     Z = torch.stack(torch.meshgrid(g, g, indexing='ij'), -1).reshape(-1, 2)
     U = sde.U(Z).double()
     w = torch.exp(-(U - U.min())/sde.eps)
@@ -237,10 +227,9 @@ def stationary_current(ts, # saved times `(T,)`, evenly spaced
     d = ys.shape[-1]
     if d > 2: raise ValueError(f"stationary_current bins the state space: d ≤ 2, got d={d}; project onto one or two coordinates first")
     zm,v = (0.5*(ys[1:] + ys[:-1])).reshape(-1, d),((ys[1:] - ys[:-1])/h).reshape(-1, d)
-    lo,hi = (zm.min(0).values,zm.max(0).values) if lims is None else (torch.as_tensor(l, dtype=zm.dtype).expand(d) for l in lims)
-    if not (hi > lo).all(): raise ValueError("the paths have zero range in some dimension: pass lims")
-    ok = ((zm >= lo) & (zm <= hi)).all(-1)
-    idx,v = (((zm[ok] - lo)/(hi - lo)*bins).long().clamp(0, bins-1)*bins**torch.arange(d-1, -1, -1)).sum(-1),v[ok]
+    idx,lo,hi = grid_cells(zm, bins, lims)
+    ok = idx >= 0
+    idx,v = idx[ok],v[ok]
     S = lambda a: torch.zeros(bins**d, a.shape[1], dtype=torch.float64).index_add_(0, idx, a)
     n,sv,svv = torch.bincount(idx, minlength=bins**d).double(),S(v),S((v[:,:,None]*v[:,None]).reshape(-1, d*d)).reshape(-1, d, d)
     p = n/(len(zm)*float(torch.prod((hi - lo)/bins)))

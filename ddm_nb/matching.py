@@ -136,7 +136,7 @@ def sample_target(sde, # target SDE
                   dt:float=None, # simulation step (default: estimated from the drift's Jacobian)
                   burn:float=None, # least burn-in time (default: half of the run)
                   seed:int=0, # seed
-                  device='cpu', # where to simulate
+                  device=None, # where to simulate (None: CUDA when present); the samples are returned on the CPU
                   y0=None, # start state or batch of states (default: the target's `y0` hint)
                   chains:int=256, # number of chains
                   rhat:float=1.05, # split-R̂ threshold of the mixing check
@@ -177,33 +177,48 @@ def random_embedding(sde, # target SDE (its `center`, `scale` hints are used unl
     return M, c
 
 # %% ../nbs/03_matching.ipynb #99254262
-def _ridge(P, Y, lam):
-    "Ridge of targets `Y (K, q)` on features `P (K, N)` with an intercept; returns `(A (q, N), beta (q,))` in float64."
-    P,Y = P.double(),Y.double()
-    mu,Ym = P.mean(0),Y.mean(0)
-    Pc = P - mu
-    G = Pc.T@Pc
-    G.diagonal().add_(lam*len(P) + 1e-12*G.diagonal().mean())
-    A = torch.cholesky_solve(Pc.T@(Y-Ym), torch.linalg.cholesky(G)).T
+def _gram_(G, P, bs:int=256):
+    "`G += PᵀP` on the upper block triangle only (about half the flops; `_ridge` mirrors it)."
+    for i in range(0, P.shape[1], bs): G[i:i+bs, i:].addmm_(P[:, i:i+bs].T, P[:, i:])
+
+def _ridge(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving the features and targets of samples `i:j`
+           lam:float, # ridge λ per sample
+           K:int=None, # number of samples (with a function `data`)
+           chunk:int=8192, # samples per chunk: memory O(N² + chunk·N), whatever K
+          ):
+    "Ridge of targets `Y` on features `P` with an intercept; `(A (q, N), beta (q,))` in float64, `PᵀP` and `PᵀY` accumulated over chunks."
+    if not callable(data): K,data = len(data[0]),(lambda i,j,P=data[0],Y=data[1]: (P[i:j], Y[i:j]))
+    G = None
+    for i in range(0, K, chunk):
+        P,Y = (t.double() for t in data(i, min(i+chunk, K)))
+        if G is None: G,H,sp,sy = P.new_zeros(P.shape[1], P.shape[1]),P.new_zeros(P.shape[1], Y.shape[1]),P.new_zeros(P.shape[1]),P.new_zeros(Y.shape[1])
+        _gram_(G, P); H.addmm_(P.T, Y); sp += P.sum(0); sy += Y.sum(0)
+    mu,Ym = sp/K,sy/K      # centre at the end: in float64 the raw moments lose at most log10(1 + mean²/var) of 16 digits
+    G = G.triu() + G.triu(1).T - K*torch.outer(mu, mu)
+    H -= K*torch.outer(mu, Ym)
+    G.diagonal().add_(lam*K + 1e-12*G.diagonal().mean())
+    A = torch.cholesky_solve(H, torch.linalg.cholesky(G)).T
     return A, Ym - A@mu
 
 # %% ../nbs/03_matching.ipynb #52956db7
-def drift_errors(net, sde, z):
-    "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points)."
+def drift_errors(net, sde, z, chunk:int=8192):
+    "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points, `chunk` points at a time)."
+    s = torch.zeros(4, dtype=torch.float64)
     with torch.no_grad():
-        z = z.to(net.M.device)
-        f = sde.f(0., z)
-        v = net.f(0., net.embed(z))
-        full = ((v - f@net.M.T)**2).sum(-1).mean().sqrt()/((f@net.M.T)**2).sum(-1).mean().sqrt()
-        lat = ((latent_drift(net, z) - f)**2).sum(-1).mean().sqrt()/(f**2).sum(-1).mean().sqrt()
-    return float(full), float(lat)
+        for zc in z.to(net.M.device).split(chunk):
+            f = sde.f(0., zc); fM = f@net.M.T
+            v = net.f(0., net.embed(zc))   # its readout v M⁺ᵀ is `latent_drift`
+            s += torch.stack([((v - fM)**2).sum(), (fM**2).sum(), ((v@net.Mp.T - f)**2).sum(), (f**2).sum()]).double().cpu()
+    return float((s[0]/s[1]).sqrt()), float((s[2]/s[3]).sqrt())
 
-def diffusion_error(net, sde, z):
-    "Relative diffusion error `‖D_net − D‖_F / ‖D‖_F` (RMS over latent points `z`)."
+def diffusion_error(net, sde, z, chunk:int=8192):
+    "Relative diffusion error `‖D_net − D‖_F / ‖D‖_F` (RMS over latent points `z`, `chunk` points at a time)."
+    s = torch.zeros(2, dtype=torch.float64)
     with torch.no_grad():
-        z = z.to(net.M.device)
-        D,Dn = diffusion(sde, z),latent_diffusion(net, z)
-        return float(((Dn-D)**2).sum((-1,-2)).mean().sqrt()/(D**2).sum((-1,-2)).mean().sqrt().clamp_min(1e-30))
+        for zc in z.to(net.M.device).split(chunk):
+            D,Dn = diffusion(sde, zc),latent_diffusion(net, zc)
+            s += torch.stack([((Dn-D)**2).sum(), (D**2).sum()]).double().cpu()
+    return float((s[0]/s[1].clamp_min(1e-30)).sqrt())
 
 # %% ../nbs/03_matching.ipynb #34d95f57
 def saturation(pre, # preactivations `(K, N)` of the neurons at the samples
@@ -223,14 +238,15 @@ def jacobian_error(net, sde, z):
     return float(((Jn-Jt)**2).sum((-1,-2)).mean().sqrt()/(Jt**2).sum((-1,-2)).mean().sqrt().clamp_min(1e-30))
 
 # %% ../nbs/03_matching.ipynb #a6566fa5
-def _noise_loading(sde, z, P, lam):
+def _noise_loading(sde, z, feats, lam):
     "Latent noise loading for the network: `dict(L=...)` if the target's noise is additive, else a fit `dict(V=, s=, m=)`."
     G = sde.g(0., z)
     if getattr(sde, 'noise_type', 'general')=='diagonal': G = torch.diag_embed(G)
     if (G - G[:1]).abs().max() <= 1e-6*G.abs().max().clamp_min(1e-30): return dict(L=G[0])
     D = 0.5*G@G.transpose(-1, -2)
     Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(sde.d, dtype=torch.float64))
-    V,s = _ridge(P, Ls.reshape(len(z), -1), lam)
+    Ls = Ls.reshape(len(z), -1)
+    V,s = _ridge(lambda i,j: (feats(z[i:j]), Ls[i:j]), lam, K=len(z))
     return dict(V=V.float(), s=s.float(), m=sde.d)
 
 # %% ../nbs/03_matching.ipynb #962e513e
@@ -266,6 +282,12 @@ def _adam(net, sde, ztr, zte, symmetric=False, off_manifold=0., epochs=200, lr=1
             if bad >= patience: break
     net.W,net.b = state
     return hist
+
+# %% ../nbs/03_matching.ipynb #80258341
+def _rank_W(net, A=None):
+    "Numerical rank of `net.W` (rtol 1e-5); when `W = M A` with `A` `(d, N)` from the closed form, from `R A` (`M = QR`), which has W's singular values."
+    if A is None: return int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5))
+    return int(torch.linalg.matrix_rank(torch.linalg.qr(net.M.double())[1]@A.to(net.M.device).double(), rtol=1e-5))
 
 # %% ../nbs/03_matching.ipynb #b37f15c8
 def _region(target, z):
@@ -327,12 +349,22 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         warn_above:float=0.05, # warn when a held-out drift or diffusion error exceeds this
        ):
     "Match `target`'s drift and diffusion in a network; return `(net, report)`."
+    if not (callable(getattr(target, 'f', None)) and callable(getattr(target, 'g', None))):
+        raise TypeError(f"target must be an SDE: an object with f(t, y), g(t, y), noise_type and sde_type (see ddm_nb.sde.SDE), got {type(target).__name__}")
+    if not isinstance(net_or_size, RNN): net_or_size = check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
+    tau,samples,ridge = None if tau is None else check_num('tau', tau, lo=0, strict=True, why='(the time constant)'),check_int('samples', samples, lo=8),check_num('ridge', ridge, lo=0, why='(the ridge penalty λ)')
+    gain,off_noise,off_manifold = check_num('gain', gain, lo=0, strict=True),check_num('off_noise', off_noise, lo=0),check_num('off_manifold', off_manifold, lo=0)
+    epochs,batch_size,patience,seed = (check_int(k, v, lo=lo) for k,v,lo in (('epochs', epochs, 0), ('batch_size', batch_size, 1), ('patience', patience, 1), ('seed', seed, None)))
+    lr,weight_decay = check_num('lr', lr, lo=0, strict=True),check_num('weight_decay', weight_decay, lo=0)
+    phi,source,method = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box', 'mixture')),check_choice('method', method, ('ridge', 'adam'))
+    if refine is not None and not isinstance(refine, dict): raise TypeError(f"refine must be None or a dict such as dict(steps=100, horizon=0.5), got {type(refine).__name__}")
+    device = default_device(device)
     t0 = time.time()
     if method not in ('ridge','adam'): raise ValueError(f"unknown method {method!r}; use 'ridge' or 'adam'")
     if symmetric: method = 'adam'
     device = default_device(device)
     rep,info = dict(warnings=[]),{}
-    if z is None: z = sample_target(target, int(samples*1.25), source=source, box=box, seed=seed, y0=y0, info=info, **(sampler or {}))
+    if z is None: z = sample_target(target, int(samples*1.25), source=source, box=box, seed=seed, device=device, y0=y0, info=info, **(sampler or {}))
     z = torch.as_tensor(z, dtype=torch.float32).cpu()
     d = getattr(target, 'd', z.shape[-1] if z.dim()==2 else None)
     if z.dim()!=2 or z.shape[1]!=d: raise ValueError(f"samples must be (K, d={d}), got {tuple(z.shape)}")
@@ -343,33 +375,33 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     if halo is None: halo = 0.01 if float(diffusion(target, ztr[:256]).abs().max()) == 0 else 0.
     if halo > 0: ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
     ztr,zte = ztr.to(device),zte.to(device)
-    to_device(target, device)
+    target = to_device(target, device)
     if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M,net_or_size.c,net_or_size.tau,net_or_size.phi
     else: M,c = random_embedding(target, int(net_or_size), gain=gain, seed=seed, center=center, scale=scale)
     M,c = M.to(device),c.to(device)
     if not tau > 0: raise ValueError(f"time constant tau must be positive, got {tau}")
     with torch.no_grad():
-        pre = ztr@M.T + c
-        P = PHI[phi](pre)
+        feats = lambda zc: PHI[phi](torch.addmm(c, zc, M.T))
         F = tau*target.f(0., ztr)
-        Y = F + ztr
-        if not torch.isfinite(Y).all(): raise ValueError("target drift is not finite at the samples")
-        lam = _relative_ridge(ridge, F, Y)*(halo**2 if halo > 0 else 1.)  # the halo's differences are `halo` times smaller than the values
-        A,beta = _ridge(P, Y, lam)
+        if not torch.isfinite(F).all(): raise ValueError("target drift is not finite at the samples")
+        lam = _relative_ridge(ridge, F, F + ztr)*(halo**2 if halo > 0 else 1.)  # the halo's differences are `halo` times smaller than the values
+        def data(i, j):   # features and targets of samples i:j, made chunk by chunk
+            zc = ztr[i:j]; return feats(zc), F[i:j] + zc
+        A,beta = _ridge(data, lam, K=len(ztr))
         W,b = M@A.float(),M@beta.float() + c
-        noise = _noise_loading(target, ztr, P, ridge)
+        noise = _noise_loading(target, ztr, feats, ridge)
     for k,v in dict(W=W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the target's drift and noise at the samples, or raise ridge")
     net = RNN(W, b, M, c, tau=tau, phi=phi, off_noise=off_noise, **noise)
-    to_device(net, device)
+    net = to_device(net, device)
     hist = _adam(net, target, ztr, zte, symmetric=symmetric, off_manifold=off_manifold, epochs=epochs, lr=lr, batch_size=batch_size,
                  weight_decay=weight_decay, patience=patience, seed=seed, device=device, progress=progress) if method=='adam' else []
     if refine: refine_fit(net, target, ztr, seed=seed, progress=progress, **refine)
     full,lat = drift_errors(net, target, zte)
-    sat,satn = saturation(pre, phi)
+    sat,satn = saturation(ztr[:20000]@M.T + c, phi)
     rep.update(method=method, symmetric=symmetric, N=net.d, d=d, tau=tau, samples=ntr, held_out=len(zte), ridge=ridge, ridge_abs=lam,
                drift_error=full, latent_drift_error=lat, diffusion_error=diffusion_error(net, target, zte), jacobian_error=jacobian_error(net, target, zte[:512]),
-               saturation=sat, saturated_neurons=satn, rank_W=int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5)),
+               saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net, A if method=='ridge' and not refine else None),
                asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)), estimates=est, sampler=info)
     for k in ('drift_error','diffusion_error','jacobian_error'):
         if not math.isfinite(rep[k]): raise FloatingPointError(f"the fitted network's {k} is {rep[k]}: the fit failed; check the target's drift and noise at the samples")
@@ -436,7 +468,7 @@ def _drift_ridge(z, v, M, c, tau, phi, ridge):
     "Closed-form drift matching on data: ridge of `τv + z` on the features; returns `(W, b, λ_abs)`."
     P = PHI[phi](z@M.T + c); F = tau*v; Y = F + z
     lam = _relative_ridge(ridge, F, Y)
-    A,beta = _ridge(P, Y, lam)
+    A,beta = _ridge((P, Y), lam)
     return M@A.float(), M@beta.float() + c, lam
 
 def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajectory `(T, d)`
@@ -500,7 +532,7 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
         zq,Q = qv(ys[:Tt]); zqe,Qe = qv(ys[Tt:])
         Qm = Q.mean(0)
         P = PHI[phi](zq@M.T + c); Pe = PHI[phi](zqe@M.T + c)
-        Va,sa = _ridge(P, Q.reshape(len(Q), -1), ridge)
+        Va,sa = _ridge((P, Q.reshape(len(Q), -1)), ridge)
         Qhat = (Pe.double()@Va.T + sa).float().reshape(-1, d, d)
         e0,e1 = ((Qe - Qm)**2).sum((-1,-2)),((Qe - Qhat)**2).sum((-1,-2))
         gain_sd = float((e0 - e1).mean()/((e0 - e1).std()/math.sqrt(len(e0))).clamp_min(1e-30))
@@ -510,7 +542,7 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
             S = 0.5*(S + S.transpose(-1, -2))
             ev,evec = torch.linalg.eigh(S.double())
             Ls = torch.linalg.cholesky(evec@torch.diag_embed(ev.clamp_min(1e-6*float(ev.max())))@evec.transpose(-1, -2) + 1e-12*torch.eye(d, dtype=torch.float64))
-            V,s = _ridge(P, Ls.reshape(len(Ls), -1), ridge)
+            V,s = _ridge((P, Ls.reshape(len(Ls), -1)), ridge)
             noise = dict(V=V.float(), s=s.float(), m=d)
         else: noise = dict(L=torch.linalg.cholesky(0.5*(Qm + Qm.T).double()).float())
         net = RNN(W, b, M, c, tau=tau, phi=phi, **noise)

@@ -39,8 +39,8 @@ def cued(net, # a trained `RNN`
          eps:float=None, # latent noise level ε of `L = sqrt(2ε) I` (None: keep the network's noise)
         ):
     "Copy of `net` with latent input `u` entering through `B = M`, and optionally latent noise ε."
-    noise = dict(L=math.sqrt(2*eps)*torch.eye(net.latent_dim)) if eps is not None else dict(L=net.L, V=net.V, s=net.s, m=net.m_lat)
-    return RNN(net.W, net.b, net.M, net.c, tau=net.tau, phi=net.phi, off_noise=net.off_noise, B=net.M, u=u, meta=net.meta, **noise)
+    noise = dict(L=math.sqrt(2*eps)*torch.eye(net.latent_dim, device=net.M.device), V=None, s=None) if eps is not None else {}
+    return net.replace(B=net.M, u=u, **noise)
 
 # %% ../nbs/06_associative.ipynb #8cd0c422
 def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patterns
@@ -48,14 +48,14 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
                     amplitude, # cue amplitude: a scalar or a 1-D grid
                     duration, # cue duration: a scalar or a 1-D grid
                     eps:float=None, # latent noise level (None: the network's own)
-                    n:int=200, # trials per (amplitude, duration) pair
+                    n_trials:int=200, # trials per (amplitude, duration) pair
                     start:float=0.2, # cue onset
                     settle:float=4., # time from the end of the longest cue to the read-out
                     radius:float=0.5, # core radius of `label_wells`
                     dt:float=0.02, # Euler step
                     save_every:int=5, # steps between saved states (for the core-set labels)
                     seed:int=0, # seeds the trials and the noise
-                    device='cpu', # where to simulate
+                    device=None, # where to simulate (None: CUDA when present)
                    )->torch.Tensor:
     "Fraction of trials ending in the cued well, from a random other well: shape `(amplitudes, durations)`, squeezed."
     P = torch.as_tensor(patterns, dtype=torch.float32); K = len(P)
@@ -63,14 +63,14 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
     a,T = (torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in (amplitude, duration))
     A,D = torch.meshgrid(a, T, indexing='ij')
     g = torch.Generator().manual_seed(seed)
-    m = n*A.numel()
+    m = n_trials*A.numel()
     j = torch.randint(K, (m,), generator=g)
     k = (j + torch.randint(1, K, (m,), generator=g)) % K
     steps = math.ceil((start + float(T.max()) + settle)/(dt*save_every) - 1e-9)*save_every
-    net_u = cued(net, cue(P[k], A.reshape(-1).repeat(n), start, D.reshape(-1).repeat(n)), eps)
+    net_u = cued(net, cue(P[k], A.reshape(-1).repeat(n_trials), start, D.reshape(-1).repeat(n_trials)), eps)
     ts,xs = simulate(net_u, net.embed(P[j]), t1=steps*dt, dt=dt, save_every=save_every, seed=seed, device=device)
     lab = label_wells(net.readout(xs).cpu(), P, radius)
-    ok = (lab[-1]==k).float().reshape(n, *A.shape).mean(0)
+    ok = (lab[-1]==k).float().reshape(n_trials, *A.shape).mean(0)
     return ok.reshape([s for s,v in zip(A.shape, (amplitude, duration)) if torch.as_tensor(v).dim()])
 
 # %% ../nbs/06_associative.ipynb #59bee52c

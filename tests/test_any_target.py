@@ -49,7 +49,7 @@ def test_ou_any_scale(rate, scale):
     assert rep['drift_error'] < 0.02 and rep['drift_error_independent'] < 0.02, rep
     assert rep['sampler']['converged'] and rep['estimates']['region']=='estimate'
     dt = rep['sampler']['dt']; steps = 600
-    _, xs = simulate(net, net.embed(torch.zeros(2)), t1=steps*dt, dt=dt, n=256, save_every=2, seed=3, method='heun', device='cpu')
+    _, xs = simulate(net, net.embed(torch.zeros(2)), t1=steps*dt, dt=dt, n_paths=256, save_every=2, seed=3, method='heun', device='cpu')
     zs = net.readout(xs)[len(xs)//4:].double()           # (T, 256 chains, 2); 45 relaxation times after the burn-in
     m_c, v_c = zs.mean(0), ((zs - sde.mu.double())**2).mean(0)  # per-chain mean and variance about the exact mean
     se_m, se_v = m_c.std(0)/16, v_c.std(0)/16
@@ -131,15 +131,15 @@ def test_data_lorenz():
     # λ_max of the deterministic skeleton from 16 starts on the noisy attractor: the median, because a start near the weakly
     # unstable fixed points C± (real part 0.09) can settle on an orbit of the fitted skeleton that is not chaotic
     x0 = sample_target(lor, 16, seed=5).double()
-    _, per = lyapunov_spectrum(LatentFlow(net), x0, k=1, t=40., dt=0.01, transient=5., device='cpu')
+    _, per = lyapunov_spectrum(LatentFlow(net), x0, k=1, t=40., dt=0.01, burn_in=5., device='cpu')
     lam = float(per[:, 0].median())
     print('Lorenz from data: drift error', err, 'split-half estimate', rep['drift_error'], 'lambda_max (median of 16)', lam,
           'starts not chaotic:', int((per[:, 0] < 0.3).sum()))
     assert abs(lam/0.9056 - 1) < 0.10 and (per[:, 0] < 0.3).sum() <= 2, per[:, 0]
     net_a, _ = fit(lor, 512, tau=0.05, samples=10000, independent=False, device='cpu')
     kw = dict(t1=50., dt=0.005, save_every=4, method='heun', device='cpu')
-    _, yl = simulate(lor, lor.y0, n=16, seed=7, **kw)
-    ds = {k: d_stsp(yl[500:], n.readout(simulate(n, n.embed(lor.y0), n=16, seed=8, **kw)[1])[500:]) for k, n in (('data', net), ('analytic', net_a))}
+    _, yl = simulate(lor, lor.y0, n_paths=16, seed=7, **kw)
+    ds = {k: d_stsp(yl[500:], n.readout(simulate(n, n.embed(lor.y0), n_paths=16, seed=8, **kw)[1])[500:]) for k, n in (('data', net), ('analytic', net_a))}
     print('D_stsp against the true Lorenz-63:', ds)
     assert ds['data'] < 0.15 and ds['analytic'] < 0.1, ds
 
@@ -152,7 +152,7 @@ def test_data_double_well():
     f = dw.f(0., zt)
     err = float(((latent_drift(net, zt) - f)**2).mean().sqrt()/(f**2).mean().sqrt())
     assert err < 0.05 and abs(float(latent_diffusion(net, zt[:1])[0, 0, 0])/0.1 - 1) < 0.02, (err, rep)
-    _, xs = simulate(net, net.embed(torch.tensor([-1.])), t1=400., dt=0.01, n=200, save_every=10, seed=3, device='cpu')
+    _, xs = simulate(net, net.embed(torch.tensor([-1.])), t1=400., dt=0.01, n_paths=200, save_every=10, seed=3, device='cpu')
     z = net.readout(xs)[..., 0]
     s = torch.where(z >= 1, 1, torch.where(z <= -1, -1, 0))
     hits, last = torch.zeros(200), torch.full((200,), -1)
@@ -168,7 +168,7 @@ def test_every_lyapunov_exponent(name):
     sde, y0, N, tau = (Lorenz(noise=0.), None, 512, 0.05) if name=='lorenz' else (Rossler(), torch.tensor([1., 1., 0.]), 512, None)
     z = sample_target(sde, 12500, y0=y0)
     x0 = z[:8].double()
-    kw = dict(t=40., dt=0.01, transient=5., device='cpu')
+    kw = dict(t=40., dt=0.01, burn_in=5., device='cpu')
     _, pt = lyapunov_spectrum(sde, x0, **kw)
     net, rep = quiet_fit(sde, N, z=z, tau=tau)
     assert rep['jacobian_error'] < 0.01, rep['jacobian_error']

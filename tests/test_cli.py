@@ -17,10 +17,14 @@ def test_bad_size_is_a_clear_error(tmp_path):
     assert r.returncode == 2 and 'positive integer' in r.stderr
 
 def test_unwritable_folder(tmp_path):
-    ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o555)
-    r = run_ddm('demo', 'hopf', '--out', str(ro/'sub'/'o'), '--device', 'cpu')
-    if os.geteuid() == 0 and r.returncode == 0: return  # root ignores permissions
-    assert r.returncode == 2 and ('not writable' in r.stderr or 'cannot create' in r.stderr)
+    "An output folder that cannot be created is a one-line error. As root, permissions do not stop writes, so a path under a file stands in."
+    if os.geteuid() == 0:
+        f = tmp_path/'file'; f.write_text('x'); out = f/'sub'/'o'       # cannot create a folder inside a file, even as root
+    else:
+        ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o555); out = ro/'sub'/'o'
+    r = run_ddm('demo', 'hopf', '--out', str(out), '--device', 'cpu')
+    assert r.returncode == 2 and r.stderr.startswith('ddm: error:') and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'file').is_dir()
 
 def test_diverging_run_leaves_nothing(tmp_path):
     r = run_ddm('demo', 'hopf', '--out', str(tmp_path/'o'), '--device', 'cpu', '--set', 'dt=0.5', 't1=200.', 'system.mu=50.')
@@ -36,3 +40,7 @@ def test_demo_writes_report(tmp_path):
     for f in ('compare', 'trajectories', 'attractor', 'vector_field'): assert (tmp_path/'o'/f'{f}.png').stat().st_size > 1000
     from ddm_nb.network import load_net
     assert load_net(tmp_path/'o'/'network.pt').d == 128
+    man = json.loads((tmp_path/'o'/'.ddm-nb-manifest.json').read_text())   # marks the folder as ddm-nb's, listing what it wrote
+    assert man['tool'] == 'ddm-nb' and set(man['files']) == set(os.listdir(tmp_path/'o')) - {'.ddm-nb-manifest.json'}
+    um = os.umask(0); os.umask(um)
+    assert (tmp_path/'o').stat().st_mode & 0o777 == 0o777 & ~um   # normal permissions, not a temporary folder's 0700

@@ -20,7 +20,7 @@ SE = EXACT*math.sqrt(2/PATHS)
 
 def bias(method, dt, seed):
     steps = round(T/dt)
-    _, ys = simulate(Linear(), torch.zeros(1), T, dt, method=method, n=PATHS, save_every=steps, seed=seed,
+    _, ys = simulate(Linear(), torch.zeros(1), T, dt, method=method, n_paths=PATHS, save_every=steps, seed=seed,
                      dtype=torch.float64, device='cpu')
     return float((ys[-1, :, 0]**2).mean()) - EXACT
 

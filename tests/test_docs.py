@@ -190,3 +190,22 @@ def test_page_pipeline(tmp_path):
     assert 'Foo of $x$.' in body and re.search(r'<details class="ddm-fold" open(="")?><summary>Exported source</summary>', body)
     assert body.count('data:image/png;base64') >= 1 and MATHJAX_SRC in body and '<title>Self test' in body
     assert not re.search(r'#\|', re.sub(r'<[^>]+>', '', body.split('Not run when building')[0]))  # directives stripped
+
+def test_committed_outputs_rendered_without_execution(tmp_path):
+    "By default the site shows the outputs committed in the notebook and executes nothing"
+    import nbformat
+    work = DOCS/'.cache'/'selftest2'; shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    C = nbformat.v4.new_code_cell
+    c = C('print("WOULD" + "RUN")')
+    c.outputs = [nbformat.v4.new_output('stream', name='stdout', text='COMMITTED-OUTPUT\n')]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('# Self test\n> committed outputs'), c,
+                                         C('#| slow\nprint(1)')])
+    nbformat.write(nb, work/'t.ipynb')
+    try:
+        r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--work', str(work/'t.ipynb'), str(work/'out.ipynb'),
+                            '--no-exec'], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out = nbformat.read(work/'out.ipynb', as_version=4)
+    finally: shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(out)
+    assert 'COMMITTED-OUTPUT' in text and 'WOULDRUN' not in text and 'Not run when building the docs' in text

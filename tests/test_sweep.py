@@ -79,7 +79,7 @@ def test_module_imports_without_ray():
     assert r.returncode == 0 and "ERR backend='ray' needs Ray: pip install 'ddm-nb[ray]'" in r.stdout, r.stderr
 
 def test_cli_refuses_a_bad_grid(tmp_path, capsys):
-    from ddm_nb.sweep import sweep_cli
+    from ddm_nb.cli import sweep_cli
     for grid,msg in [('system.eps=0.1,-0.1', 'noise eps must be positive'), ('system.eps=', 'is empty'),
                      ('n=64,many', 'needs numbers'), ('epz=0.1', "did you mean 'system.eps'"), ('dt=0.1:0.2:x', 'positive number')]:
         rc = sweep_cli(['double_well', '--grid', grid, '--out', str(tmp_path/'o.csv'), '--presets', str(HERE.parent/'settings.ini')])

@@ -22,7 +22,7 @@ def hopf_point(sigma:float, seed:int=0, marks:str=None, work:float=0.):
     from ddm_nb.sde import Hopf
     from ddm_nb.simulate import simulate
     sde = Hopf(mu=1., sigma=sigma)
-    _,ys = simulate(sde, sde.y0, t1=2., dt=0.01, n=16, seed=seed, device='cpu', method='heun')
+    _,ys = simulate(sde, sde.y0, t1=2., dt=0.01, n_paths=16, seed=seed, device='cpu', method='heun')
     r = ys[-1].norm(dim=-1)
     return dict(radius=float(r.mean()), radius_max=float(r.max()))
 

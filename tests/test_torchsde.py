@@ -10,7 +10,7 @@ torchsde = pytest.importorskip('torchsde')
 def test_agree_with_torchsde_on_ou():
     A = torch.tensor([[-1., 3.], [0., -2.]]); ou = OU(A, 0.5)
     y0, T, dt, n = torch.tensor([1., -1.]), 2., 0.01, 4000
-    _, ours = simulate(ou, y0, T, dt, n=n, seed=0, device='cpu', method='heun')
+    _, ours = simulate(ou, y0, T, dt, n_paths=n, seed=0, device='cpu', method='heun')
     torch.manual_seed(1)
     theirs = torchsde.sdeint(ou, y0[None].repeat(n, 1), torch.tensor([0., T]), dt=dt, method='euler')
     a, b = ours[-1].double(), theirs[-1].double()

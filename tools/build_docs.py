@@ -1,24 +1,27 @@
 """Build the documentation site offline into `_docs/`, without Quarto.
 
 Each notebook in `nbs/` becomes one HTML page:
-1. execute it in a real kernel (nbconvert's `ExecutePreprocessor`, this venv's ipykernel), skipping the
-   cells nbdev-test skips (`tst_flags` in pyproject's [tool.nbdev]: `#| slow`, `#| gpu`, `#| notest`,
-   `#| eval: false`), in a subprocess per notebook with a timeout, two at a time;
+1. take the outputs committed in the notebook (made by `make outputs`, i.e. `tools/outputs.py run`, and checked
+   fresh by tests/test_outputs.py), as `nbdev-docs` does; with `--execute`, execute it instead in a real kernel
+   (nbconvert's `ExecutePreprocessor`, this venv's ipykernel), skipping the cells nbdev-test skips (`tst_flags`
+   in pyproject's [tool.nbdev]: `#| slow`, `#| gpu`, `#| notest`, `#| eval: false`), in a subprocess per
+   notebook with a timeout, two at a time;
 2. process it with nbdev's own doc processors (`nbdev.processors.FilterDefaults`: frontmatter, `show_doc`
    API docs for exported symbols, `#| hide`/`#| export` cells removed, ...) -- what `nbdev-docs` feeds Quarto;
 3. render it with nbconvert's `HTMLExporter` (lab template, figures embedded as PNG data, MathJax 3 served
    from `_docs/_static/`, so pages need no network), with a sidebar listing every page.
 
 Steps 1-2 are cached in `_docs/.cache/` by a hash of the notebook, the package sources, the nbdev config and
-this script, so a rebuild after changing one notebook executes only that notebook (unless `ddm_nb/` changed).
+this script, so a rebuild after changing one notebook processes only that notebook (unless `ddm_nb/` changed).
 `nbs/nbdev.yml` and `nbs/sidebar.yml` are refreshed with nbdev's own functions so `nbdev-docs` keeps working
 where Quarto is installed.
 
-    python tools/build_docs.py [--force] [--only 00_sde ...] [--jobs 2] [--timeout 600]
+    python tools/build_docs.py [--execute] [--force] [--only 00_sde ...] [--jobs 2] [--timeout 600]
 
 `--jobs` and `--timeout` (seconds per notebook) default to $DDM_DOCS_JOBS (2) and $DDM_DOCS_NB_TIMEOUT (600).
 
-Exits non-zero, naming the notebooks, when a notebook fails or times out (its page then shows the error).
+Exits non-zero, naming the notebooks, when a notebook fails, times out or carries an error output (its page then
+shows the error).
 """
 import argparse, hashlib, html, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -109,8 +112,8 @@ def _skipped(src, flags):
             res[i] = next(iter(set(flags) & set((getattr(c, 'directives_', {}) or {}).keys())), '')
     return res
 
-def work(src, dst, timeout):
-    "Execute notebook `src`, process it with nbdev's doc processors, write the result to `dst`"
+def work(src, dst, timeout, execute=True, process=True):
+    "Execute notebook `src` (or take its committed outputs), process it with nbdev's doc processors (or not), write it to `dst`"
     import nbformat
     from nbconvert.preprocessors import ExecutePreprocessor
     from nbdev.config import get_config
@@ -125,7 +128,8 @@ def work(src, dst, timeout):
     class Exec(ExecutePreprocessor):
         def preprocess_cell(self, cell, resources, index):
             if index in skipped:
-                if skipped[index]:
+                cell.outputs = []
+                if skipped[index] and process:
                     cell.outputs = [nbformat.v4.new_output('display_data', data={
                         'text/html': f'<p class="ddm-skipped">{SKIP_NOTE.format(flag=skipped[index])}</p>'})]
                 return cell, resources
@@ -136,14 +140,24 @@ def work(src, dst, timeout):
     os.environ.pop('IN_TEST', None)
     nb = nbformat.read(src, as_version=4)
     errors, t0 = [], time.time()
-    ep = Exec(timeout=min(int(cfg.get('cell_timeout', 600) or 600), timeout), kernel_name=KERNEL,
-              allow_errors=True, record_timing=False)
-    try: ep.preprocess(nb, {'metadata': {'path': str(src.parent)}})
-    except Exception as e: errors.append(f'execution stopped: {type(e).__name__}: {e}')
+    if execute:
+        ep = Exec(timeout=min(int(cfg.get('cell_timeout', 600) or 600), timeout), kernel_name=KERNEL,
+                  allow_errors=True, record_timing=False)
+        try: ep.preprocess(nb, {'metadata': {'path': str(src.parent)}})
+        except Exception as e: errors.append(f'execution stopped: {type(e).__name__}: {e}')
+    else:
+        for i, c in enumerate(nb.cells):
+            if i in skipped and skipped[i] and not c.get('outputs'):
+                c.outputs = [nbformat.v4.new_output('display_data', data={
+                    'text/html': f'<p class="ddm-skipped">{SKIP_NOTE.format(flag=skipped[i])}</p>'})]
     for i, c in enumerate(nb.cells):
         for o in c.get('outputs', []):
             if o.output_type == 'error': errors.append(f'cell {i}: {o.ename}: {o.evalue}')
     t_exec = time.time() - t0
+    if not process:
+        nb.metadata['ddm_docs'] = dict(errors=errors, seconds=round(t_exec, 1))
+        nbformat.write(nb, dst)
+        return 1 if errors else 0
 
     from fastcore.nbio import dict2nb, write_nb
     from nbdev.processors import FilterDefaults
@@ -310,14 +324,14 @@ def render(pages, nbs, cfg):
 
 # ---------------------------------------------------------------- driver
 
-def run_workers(todo, jobs, timeout):
+def run_workers(todo, jobs, timeout, extra=()):
     "Run `work` for each (nb, dst) in subprocesses, `jobs` at a time, each killed (with its kernel) after `timeout` s"
     running, done, todo = {}, {}, list(todo)
     while todo or running:
         while todo and len(running) < jobs:
             nb, dst = todo.pop(0)
             log = open(dst.with_suffix('.log'), 'w')
-            pr = subprocess.Popen([sys.executable, __file__, '--work', str(nb), str(dst), '--timeout', str(timeout)],
+            pr = subprocess.Popen([sys.executable, __file__, '--work', str(nb), str(dst), '--timeout', str(timeout), *extra],
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                   env={**os.environ, 'OMP_NUM_THREADS': '1' if jobs > 1 else os.environ.get('OMP_NUM_THREADS', '')})  # no oversubscription
             running[nb] = (pr, time.time(), log, dst)
@@ -334,7 +348,7 @@ def run_workers(todo, jobs, timeout):
                  f' ({done[nb][1]:.0f}s)')
     return done
 
-def build(force=False, only=None, jobs=2, timeout=600):
+def build(force=False, only=None, jobs=2, timeout=600, execute=False):
     from nbdev.config import get_config
     os.chdir(ROOT)
     t0 = time.time()
@@ -343,7 +357,7 @@ def build(force=False, only=None, jobs=2, timeout=600):
     refresh_quarto_files()
     CACHE.mkdir(parents=True, exist_ok=True)
     ensure_kernelspec()
-    common = common_hash(cfg)
+    common = common_hash(cfg) + ('exec' if execute else 'committed')
     pages, todo = [], []
     for nb in notebooks(nbs):
         title, desc = first_title(nb)
@@ -357,8 +371,8 @@ def build(force=False, only=None, jobs=2, timeout=600):
         if force or not cached.exists():
             for old in [*CACHE.glob(f'{stem}.*.ipynb'), *CACHE.glob(f'{stem}.*.log')]: old.unlink()
             todo.append((nb, CACHE/f'{stem}.{key}.tmp.ipynb'))
-    _log(f'build_docs: {len(pages)} pages, {len(todo)} to execute ({jobs} at a time, {timeout}s each)')
-    done = run_workers(todo, jobs, timeout)
+    _log(f'build_docs: {len(pages)} pages, {len(todo)} to {"execute" if execute else "process (committed outputs)"} ({jobs} at a time, {timeout}s each)')
+    done = run_workers(todo, jobs, timeout, extra=() if execute else ('--no-exec',))
     for p in pages:
         tmp = p['proc'].with_name(p['proc'].name.replace('.ipynb', '.tmp.ipynb'))
         if p['nb'] in done:
@@ -391,14 +405,17 @@ def build(force=False, only=None, jobs=2, timeout=600):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--force', action='store_true', help='execute notebooks even when cached')
+    ap.add_argument('--force', action='store_true', help='process notebooks even when cached')
+    ap.add_argument('--execute', action='store_true', help='execute the notebooks instead of using their committed outputs')
+    ap.add_argument('--no-exec', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--raw', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--only', nargs='*', help='build only the pages of notebooks whose name contains one of these')
     ap.add_argument('--jobs', type=int, default=int(os.environ.get('DDM_DOCS_JOBS', min(2, os.cpu_count() or 1))))
     ap.add_argument('--timeout', type=int, default=int(os.environ.get('DDM_DOCS_NB_TIMEOUT', 600)),
                     help='seconds per notebook (execution and processing)')
     ap.add_argument('--work', nargs=2, metavar=('NB', 'DST'), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    if a.work: return work(*a.work, timeout=a.timeout)
-    return build(force=a.force, only=a.only, jobs=max(1, a.jobs), timeout=a.timeout)
+    if a.work: return work(*a.work, timeout=a.timeout, execute=not a.no_exec, process=not a.raw)
+    return build(force=a.force, only=a.only, jobs=max(1, a.jobs), timeout=a.timeout, execute=a.execute)
 
 if __name__ == '__main__': sys.exit(main())
