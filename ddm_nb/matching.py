@@ -89,7 +89,7 @@ def invariant_samples(sde, # target SDE (the torchsde protocol is enough)
                       rhat:float=1.05, # split-R̂ below which the chains count as mixed
                       max_steps:int=50_000, # most steps per chain
                       seed:int=0, # seed
-                      device='cpu', # where to simulate
+                      device=None, # where to simulate (None: CUDA when present); samples are returned on the CPU
                       info:dict=None, # filled with the step, run length, R̂, ESS and estimated scales
                      ):
     "`n` states from the invariant measure of `sde`, from chains run until they mix."

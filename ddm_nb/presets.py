@@ -391,7 +391,7 @@ def summary(rep:dict, # the report `demo` returned
 # %% ../nbs/10_presets.ipynb #2c601fd3
 # seconds per unit of work: the "calibration" of `python bench/bench_demo.py` (bench/results/demo-cpu.json), i.e. CPU seconds of its quiet
 # default run divided by that run's `work_units`; one thread, so on a quiet machine these are wall seconds. Re-run the bench and copy them here.
-COST = dict(machine='an Intel Xeon, 2 cores, one thread', step=9.05e-05, flop=3.54e-11, fit_step=0.000109, point=1.14e-06, lyap_step=0.000331, figures=1.34)
+COST = dict(machine='an Intel Xeon, 2 cores, one thread', step=0.000152, flop=2.83e-11, fit_step=0.000382, point=1.56e-06, lyap_step=0.000574, figures=1.92)
 
 def work_units(p:dict, # a preset (`get_preset`)
                quick:bool=False, # with `quick_overrides`
