@@ -102,7 +102,7 @@ def bench_readme():
             sm = rep['sparse_memory']
             L += ['', 'Sparse saving, N = 256, batch 256, two saved states: ' + ', '.join(f"{k} steps: {v['saved_mb']:.2f} MiB saved, peak {mib(v['peak_mb'])}" for k,v in sm.items()) + '.']
         if rep.get('train_memory'):
-            L += ['', 'Gradient training (`fit(method="adam")`, N = 1024), peak memory above the baseline by minibatch: ' + ', '.join(f"{int(k):,}: {mib(v['peak_mb'])}" for k,v in rep['train_memory'].items()) + '.']
+            L += ['', 'Gradient training (`fit(solver=Adam(...))`, N = 1024), peak memory above the baseline by minibatch: ' + ', '.join(f"{int(k):,}: {mib(v['peak_mb'])}" for k,v in rep['train_memory'].items()) + '.']
     for nm,title in (('fit-cpu.json', 'Closed-form fit, CPU'), ('fit-big-cpu.json', 'Closed-form fit at scale, CPU'), ('fit-cuda.json', 'Closed-form fit, GPU')):
         rep = load(nm)
         if not rep: continue

@@ -123,7 +123,7 @@ def ou_entropy_production(A, # drift matrix `(d, d)`, stable
     Ai = A + D@torch.linalg.inv(C)
     return float(torch.trace(Ai.T@Di@Ai@C))
 
-# %% ../nbs/05_decompositions.ipynb #f5e1ea03
+# %% ../nbs/05_decompositions.ipynb #254a119d
 class EntropyRate(NamedTuple):
     "An entropy production rate estimated from stationary trajectories."
     value: float # the rate Π
@@ -144,6 +144,7 @@ def _rate(units):
     tot = units.sum(-1)
     return EntropyRate(float(tot.mean()), float(tot.std()/math.sqrt(len(tot))), units.mean(0), units)
 
+# %% ../nbs/05_decompositions.ipynb #e400104f
 def _stratonovich(ts, ys, integrand, blocks=None, chunk_elems=2**21):
     "Mean rate of the Stratonovich sum `Σ integrand(y_k, y_k+1)` `(..., K)` over stationary paths `ys` `(T, batch, d)`."
     ts,h = _step(ts)
@@ -163,6 +164,7 @@ def _stratonovich(ts, ys, integrand, blocks=None, chunk_elems=2**21):
             acc.index_add_(0, blk[i:j], part)
     return _rate((acc/(h*(edges[1:]-edges[:-1])).double()[:,None,None]).reshape(nb*B, -1))
 
+# %% ../nbs/05_decompositions.ipynb #fecfdc07
 def _constant_D(sde, ys):
     "The diffusion tensor of `sde` on the path `ys`, checked to be constant."
     if not callable(getattr(sde, 'g', None)): raise ValueError("pass D: the drift is a plain function, so the diffusion cannot be read from it")
@@ -206,7 +208,7 @@ def multiwell_entropy_production(sde, # a `MultiWell` (or any 2-D system with `U
     gU = sde.grad_U(Z.float()).double()
     return sde.omega**2/sde.eps*float((w*(gU**2).sum(-1)).sum()/w.sum())
 
-# %% ../nbs/05_decompositions.ipynb #7dbeb356
+# %% ../nbs/05_decompositions.ipynb #4b3e497b
 class Current(NamedTuple):
     "Stationary density and probability current estimated on a grid."
     edges: list # cell edges per dimension, each `(bins+1,)`
@@ -242,6 +244,7 @@ def stationary_current(ts, # saved times `(T,)`, evenly spaced
     sh = (bins,)*d
     return Current(edges, p.reshape(sh), J.reshape(sh + (d,)), Jcov.reshape(sh + (d, d)), n.reshape(sh))
 
+# %% ../nbs/05_decompositions.ipynb #07e46680
 def plot_current(cur:Current, # a 2-D `stationary_current`
                  ax=None, # matplotlib axes; None makes a figure
                  title:str='', # axes title

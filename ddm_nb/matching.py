@@ -6,8 +6,8 @@ Docs: https://example.invalid/ddm-nb/matching.html.md"""
 
 # %% auto #0
 __all__ = ['FitWarning', 'drift_jacobian', 'drift_rates', 'mixing', 'invariant_samples', 'sample_target', 'random_embedding',
-           'drift_errors', 'diffusion_error', 'saturation', 'jacobian_error', 'fit', 'refine_fit', 'LatentFlow',
-           'drift_increments', 'fit_data']
+           'drift_errors', 'diffusion_error', 'saturation', 'jacobian_error', 'Ridge', 'Adam', 'FitReport', 'fit',
+           'refine_fit', 'LatentFlow', 'drift_increments', 'fit_data']
 
 # %% ../nbs/03_matching.ipynb #ae782cea
 import math, time
@@ -24,10 +24,10 @@ import warnings
 class FitWarning(UserWarning):
     "A fit or its samples may be unreliable; the message says why and what to try."
 
-def _warn(msg, rep=None):
+def _warn(msg, rep=None, level:int=3):
     "Issue a `FitWarning` (printed on stderr) and record it in `rep['warnings']`."
     if rep is not None: rep.setdefault('warnings', []).append(msg)
-    warnings.warn(msg, FitWarning, stacklevel=3)
+    warnings.warn(msg, FitWarning, stacklevel=level)
 
 # %% ../nbs/03_matching.ipynb #8a536f55
 def drift_jacobian(sde, # target SDE (its drift `f` is used)
@@ -79,12 +79,13 @@ def _starts(sde, y0, box, chains, g):
     lo,hi = [torch.as_tensor(v, dtype=torch.float32).cpu() for v in box]
     return lo + (hi-lo)*torch.rand(chains, len(lo), generator=g)
 
+# %% ../nbs/03_matching.ipynb #fb3f88da
 def invariant_samples(sde, # target SDE (the torchsde protocol is enough)
                       n:int, # number of samples
                       y0=None, # start state `(d,)` or batch `(k, d)` (default: the target's `y0` hint)
                       box=None, # `(lo, hi)`: uniform starts when no `y0` is given
                       dt:float=None, # step (default: 0.1/ρ, re-checked on the way)
-                      burn:float=None, # least burn-in time (default: half of the run)
+                      burn_in:float=None, # least burn-in time (default: half of the run)
                       chains:int=256, # number of chains
                       rhat:float=1.05, # split-R̂ below which the chains count as mixed
                       max_steps:int=50_000, # most steps per chain
@@ -115,7 +116,7 @@ def invariant_samples(sde, # target SDE (the torchsde protocol is enough)
         conv = False
         if len(kept) >= 4:
             r,ess = mixing(kept)
-            conv = r <= rhat and len(kept)*chains >= n and (burn is None or tsim >= 2*burn)
+            conv = r <= rhat and len(kept)*chains >= n and (burn_in is None or tsim >= 2*burn_in)
         chunk = min(steps, max_steps - steps)//s*s
         if conv or chunk <= 0: break
     zk = kept.reshape(-1, kept.shape[-1])
@@ -134,7 +135,7 @@ def sample_target(sde, # target SDE
                   source:str='invariant', # 'invariant' (simulated stationary states), 'box' (uniform in `box`) or 'mixture' (half each)
                   box=None, # `(lo, hi)` tensors `(d,)` for 'box'/'mixture'; default centre ± 3 scale (hints, else estimated)
                   dt:float=None, # simulation step (default: estimated from the drift's Jacobian)
-                  burn:float=None, # least burn-in time (default: half of the run)
+                  burn_in:float=None, # least burn-in time (default: half of the run)
                   seed:int=0, # seed
                   device=None, # where to simulate (None: CUDA when present); the samples are returned on the CPU
                   y0=None, # start state or batch of states (default: the target's `y0` hint)
@@ -146,7 +147,7 @@ def sample_target(sde, # target SDE
     "Latent points `(n, d)` from the invariant measure of `sde`, uniform in a box around it, or a half-and-half mixture."
     g = torch.Generator().manual_seed(seed)
     if source not in ('invariant','box','mixture'): raise ValueError(f"unknown source {source!r}; use 'invariant', 'box' or 'mixture'")
-    kw = dict(dt=dt, burn=burn, chains=chains, rhat=rhat, max_steps=max_steps, seed=seed, device=device, info=info)
+    kw = dict(dt=dt, burn_in=burn_in, chains=chains, rhat=rhat, max_steps=max_steps, seed=seed, device=device, info=info)
     if source=='invariant': return invariant_samples(sde, n, y0=y0, box=box, **kw)
     if box is None:
         if getattr(sde, 'scale', None) is not None and getattr(sde, 'center', None) is not None: box = (sde.center-3*sde.scale, sde.center+3*sde.scale)
@@ -283,13 +284,88 @@ def _adam(net, sde, ztr, zte, symmetric=False, off_manifold=0., epochs=200, lr=1
     net.W,net.b = state
     return hist
 
+# %% ../nbs/03_matching.ipynb #7ebab2f5
+from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+
+def _checked(obj, **checks):
+    "Store each checked value on the frozen dataclass `obj`."
+    for k,check in checks.items(): object.__setattr__(obj, k, check(k, getattr(obj, k)))
+
+@dataclass(frozen=True)
+class Ridge:
+    "Closed-form drift matching: ridge regression on the neurons' rates, `W = MA` of rank ≤ d."
+    ridge:float=1e-8 # ridge λ per sample, scaled down with the drift's share of the targets when τf ≪ z
+    def __post_init__(self): _checked(self, ridge=lambda k,v: check_num(k, v, lo=0, why='(the ridge penalty λ)'))
+
+@dataclass(frozen=True)
+class Adam:
+    "Gradient drift matching of a full-rank `W` (Adam, minibatches, early stopping), started from the ridge solution."
+    epochs:int=200 # most passes over the samples
+    lr:float=1e-3 # learning rate
+    batch_size:int=1024 # minibatch size
+    weight_decay:float=0. # L2 penalty on W and b
+    patience:int=20 # epochs without held-out improvement before stopping
+    symmetric:bool=False # constrain W = (V + Vᵀ)/2 (the Hopfield-like ablation)
+    off_manifold:float=0. # size of the off-plane training samples (asks for contraction towards the plane)
+    ridge:float=1e-8 # ridge λ of the starting solution
+    def __post_init__(self):
+        _checked(self, epochs=lambda k,v: check_int(k, v, lo=0), batch_size=lambda k,v: check_int(k, v, lo=1), patience=lambda k,v: check_int(k, v, lo=1),
+                 lr=lambda k,v: check_num(k, v, lo=0, strict=True), weight_decay=lambda k,v: check_num(k, v, lo=0),
+                 off_manifold=lambda k,v: check_num(k, v, lo=0), ridge=lambda k,v: check_num(k, v, lo=0, why='(the ridge penalty λ)'),
+                 symmetric=lambda k,v: check_choice(k, v, (False, True)))
+
+# %% ../nbs/03_matching.ipynb #6d545f57
+@dataclass(repr=False)
+class FitReport(Mapping):
+    "What `fit` or `fit_data` measured: held-out errors, the estimates it made, diagnostics and warnings. Read as attributes; `dict(report)` holds the fields that apply."
+    method:str # 'ridge', 'adam' or 'data'
+    N:int # neurons
+    d:int # latent dimension
+    tau:float # the network's time constant τ
+    samples:int # training samples (fit_data: recorded states)
+    held_out:int # held-out samples
+    ridge:float # relative ridge λ
+    ridge_abs:float # the λ applied
+    drift_error:float # held-out relative drift error (fit_data: its split-half estimate)
+    diffusion_error:float # held-out relative diffusion error (fit_data: split-half; NaN when state-dependent)
+    saturation:float # mean fraction of samples at which a neuron is saturated
+    saturated_neurons:float # fraction of neurons saturated on 90% of the samples
+    rank_W:int # numerical rank of W
+    asymmetry:float # ‖W − Wᵀ‖/‖W‖
+    estimates:dict # region, time scales and τ, with where each came from
+    warnings:list=field(default_factory=list) # the `FitWarning` messages
+    seconds:float=None # wall time
+    device:str=None # where the network was fitted
+    symmetric:bool=None # `fit`: W constrained symmetric
+    latent_drift_error:float=None # `fit`: drift error on the latent plane only
+    jacobian_error:float=None # `fit`: relative error of the drift's Jacobian
+    sampler:dict=None # `fit`: the invariant sampler's diagnostics
+    drift_error_independent:float=None # `fit`: drift error on an independent sample run
+    diffusion_error_independent:float=None # `fit`: diffusion error on the independent run
+    independent_rhat:float=None # `fit`: split-R̂ of the independent run
+    epochs:int=None # `fit`: Adam epochs run (0 for the closed form)
+    order:int=None # `fit_data`: order of the increments
+    drift_residual:float=None # `fit_data`: held-out residual of the increments
+    state_dependent:bool=None # `fit_data`: state-dependent diffusion fitted
+    state_dependence_z:float=None # `fit_data`: z-score of the state-dependence test
+    def __repr__(self):
+        e = lambda v: 'n/a' if v is None or v != v else f'{v:.2%}'
+        return (f"FitReport({self.method}, N={self.N}, d={self.d}, τ={self.tau:.3g}: drift error {e(self.drift_error)}, diffusion error {e(self.diffusion_error)}, "
+                f"rank W {self.rank_W}, asymmetry {self.asymmetry:.2f}, {len(self.warnings)} warning{'s'*(len(self.warnings)!=1)})")
+    def __iter__(self): return (f.name for f in fields(self) if getattr(self, f.name) is not None)
+    def __len__(self): return sum(1 for _ in self)
+    def __getitem__(self, k):
+        if k in {f.name for f in fields(self)} and getattr(self, k) is not None: return getattr(self, k)
+        raise KeyError(k)
+
 # %% ../nbs/03_matching.ipynb #80258341
 def _rank_W(net, A=None):
     "Numerical rank of `net.W` (rtol 1e-5); when `W = M A` with `A` `(d, N)` from the closed form, from `R A` (`M = QR`), which has W's singular values."
     if A is None: return int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5))
     return int(torch.linalg.matrix_rank(torch.linalg.qr(net.M.double())[1]@A.to(net.M.device).double(), rtol=1e-5))
 
-# %% ../nbs/03_matching.ipynb #b37f15c8
+# %% ../nbs/03_matching.ipynb #7277ca5d
 def _region(target, z):
     "Centre and scale of the embedding: the target's hints when they agree with the samples `z` (factor 10), else the samples' mean and std."
     ce,se = z.mean(0),z.std(0)
@@ -314,72 +390,19 @@ def _estimates(target, z, tau, seed):
     if tau is None: tau,est['tau'] = (0.1,'default 0.1 (t_scale hint)') if getattr(target, 't_scale', None) is not None else (0.1*est['t_relax'],'0.1 t_relax')
     return center, scale, tau, est
 
-def _independent_errors(net, target, n, info, source, box, sampler, center, scale, seed, device):
-    "Drift and diffusion errors on an independent sample run: another seed, 64 chains started at centre ± 2 scale."
-    y0 = torch.as_tensor(center) + 2*torch.as_tensor(scale)*torch.randn(64, len(center), generator=torch.Generator().manual_seed(seed+1))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FitWarning)
-        zi = sample_target(target, n, source=source, box=box, seed=seed+1, y0=y0, info=(ii := {}),
-                           **{**(sampler or {}), 'dt': None, 'chains': 64, 'max_steps': max(256, info['steps']//2)}).to(device)
-    return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=ii.get('rhat'))
-
-def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`, `sde_type` (`d`, `y0`, `scale`, `center`, `t_scale` are optional hints)
-        net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
-        tau:float=None, # network time constant τ (ignored when an RNN is given); default 0.1 t_relax (0.1 for zoo systems)
-        method:str='ridge', # 'ridge' (closed form, low rank) or 'adam' (full-rank gradient training, starts from ridge)
-        samples:int=20000, # matching samples (another 20% are held out)
-        source:str='invariant', # where samples come from: 'invariant', 'box' or 'mixture'
-        box=None, # `(lo, hi)` for `source='box'`/'mixture', or the region of uniform starts for 'invariant'
-        ridge:float=1e-8, # ridge λ (per sample), scaled down with the drift's share of the targets when τf ≪ z
-        gain:float=0.5, # embedding gain
-        phi:str='tanh', # nonlinearity
-        off_noise:float=0., # isotropic off-manifold noise σ⊥ of the network
-        symmetric:bool=False, # constrain W symmetric (ablation; implies 'adam')
-        off_manifold:float=0., # size of off-manifold training samples ('adam')
-        epochs:int=200, lr:float=1e-3, batch_size:int=1024, weight_decay:float=0., patience:int=20, # Adam settings
-        refine:dict=None, # optional trajectory refinement, e.g. `dict(steps=100, horizon=0.5)` (see `refine`)
-        seed:int=0, # seeds samples, embedding and training
-        device=None, # None: CUDA when present
-        progress:bool=None, # progress bars
-        z=None, # explicit matching samples `(K, d)` (overrides `samples`/`source`)
-        y0=None, # start state `(d,)` or batch `(k, d)` of the sampler (default: the target's `y0` hint)
-        sampler:dict=None, # sampler settings, e.g. `dict(dt=1e-3, burn=10., chains=256, rhat=1.05, max_steps=100_000)`
-        halo:float=None, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²); default 0.01 for noise-free targets, else 0
-        independent:bool=True, # also measure the held-out errors on an independent sample run
-        warn_above:float=0.05, # warn when a held-out drift or diffusion error exceeds this
-       ):
-    "Match `target`'s drift and diffusion in a network; return `(net, report)`."
-    if not (callable(getattr(target, 'f', None)) and callable(getattr(target, 'g', None))):
-        raise TypeError(f"target must be an SDE: an object with f(t, y), g(t, y), noise_type and sde_type (see ddm_nb.sde.SDE), got {type(target).__name__}")
-    if not isinstance(net_or_size, RNN): net_or_size = check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
-    tau,samples,ridge = None if tau is None else check_num('tau', tau, lo=0, strict=True, why='(the time constant)'),check_int('samples', samples, lo=8),check_num('ridge', ridge, lo=0, why='(the ridge penalty λ)')
-    gain,off_noise,off_manifold = check_num('gain', gain, lo=0, strict=True),check_num('off_noise', off_noise, lo=0),check_num('off_manifold', off_manifold, lo=0)
-    epochs,batch_size,patience,seed = (check_int(k, v, lo=lo) for k,v,lo in (('epochs', epochs, 0), ('batch_size', batch_size, 1), ('patience', patience, 1), ('seed', seed, None)))
-    lr,weight_decay = check_num('lr', lr, lo=0, strict=True),check_num('weight_decay', weight_decay, lo=0)
-    phi,source,method = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box', 'mixture')),check_choice('method', method, ('ridge', 'adam'))
-    if refine is not None and not isinstance(refine, dict): raise TypeError(f"refine must be None or a dict such as dict(steps=100, horizon=0.5), got {type(refine).__name__}")
-    device = default_device(device)
-    t0 = time.time()
-    if method not in ('ridge','adam'): raise ValueError(f"unknown method {method!r}; use 'ridge' or 'adam'")
-    if symmetric: method = 'adam'
-    device = default_device(device)
-    rep,info = dict(warnings=[]),{}
+# %% ../nbs/03_matching.ipynb #68f26cc7
+def _fit_samples(target, z, samples, source, box, seed, device, y0, sampler, info):
+    "Matching samples `(K, d)` on the CPU: the given `z` checked, else `1.25 samples` drawn from `target`."
     if z is None: z = sample_target(target, int(samples*1.25), source=source, box=box, seed=seed, device=device, y0=y0, info=info, **(sampler or {}))
     z = torch.as_tensor(z, dtype=torch.float32).cpu()
     d = getattr(target, 'd', z.shape[-1] if z.dim()==2 else None)
     if z.dim()!=2 or z.shape[1]!=d: raise ValueError(f"samples must be (K, d={d}), got {tuple(z.shape)}")
     if not torch.isfinite(z).all(): raise ValueError("matching samples contain non-finite values: the target simulation diverged; pass a smaller step, sampler=dict(dt=...)")
     if len(z) < 10: raise ValueError(f"need at least 10 samples, got {len(z)}")
-    ntr = int(len(z)*0.8); ztr,zte = z[:ntr],z[ntr:]
-    center,scale,tau,est = _estimates(target, ztr, tau, seed)
-    if halo is None: halo = 0.01 if float(diffusion(target, ztr[:256]).abs().max()) == 0 else 0.
-    if halo > 0: ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
-    ztr,zte = ztr.to(device),zte.to(device)
-    target = to_device(target, device)
-    if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M,net_or_size.c,net_or_size.tau,net_or_size.phi
-    else: M,c = random_embedding(target, int(net_or_size), gain=gain, seed=seed, center=center, scale=scale)
-    M,c = M.to(device),c.to(device)
-    if not tau > 0: raise ValueError(f"time constant tau must be positive, got {tau}")
+    return z
+
+def _closed_form(target, ztr, M, c, tau, phi, ridge, halo):
+    "The ridge solution on samples `ztr`: `(W, b, noise, A, λ_abs)` with `W = MA` and the noise loading `noise`."
     with torch.no_grad():
         feats = lambda zc: PHI[phi](torch.addmm(c, zc, M.T))
         F = tau*target.f(0., ztr)
@@ -392,31 +415,98 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         noise = _noise_loading(target, ztr, feats, ridge)
     for k,v in dict(W=W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the target's drift and noise at the samples, or raise ridge")
-    net = RNN(W, b, M, c, tau=tau, phi=phi, off_noise=off_noise, **noise)
-    net = to_device(net, device)
-    hist = _adam(net, target, ztr, zte, symmetric=symmetric, off_manifold=off_manifold, epochs=epochs, lr=lr, batch_size=batch_size,
-                 weight_decay=weight_decay, patience=patience, seed=seed, device=device, progress=progress) if method=='adam' else []
-    if refine: refine_fit(net, target, ztr, seed=seed, progress=progress, **refine)
-    full,lat = drift_errors(net, target, zte)
-    sat,satn = saturation(ztr[:20000]@M.T + c, phi)
-    rep.update(method=method, symmetric=symmetric, N=net.d, d=d, tau=tau, samples=ntr, held_out=len(zte), ridge=ridge, ridge_abs=lam,
-               drift_error=full, latent_drift_error=lat, diffusion_error=diffusion_error(net, target, zte), jacobian_error=jacobian_error(net, target, zte[:512]),
-               saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net, A if method=='ridge' and not refine else None),
-               asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)), estimates=est, sampler=info)
-    for k in ('drift_error','diffusion_error','jacobian_error'):
-        if not math.isfinite(rep[k]): raise FloatingPointError(f"the fitted network's {k} is {rep[k]}: the fit failed; check the target's drift and noise at the samples")
-    rep['warnings'] += info.pop('warnings', [])
-    if info and independent: rep.update(_independent_errors(net, target, max(len(zte), 1000), info, source, box, sampler, center, scale, seed, device))
+    return W, b, noise, A, lam
+
+def _independent_errors(net, target, n, info, source, box, sampler, center, scale, seed, device):
+    "Drift and diffusion errors on an independent sample run: another seed, 64 chains started at centre ± 2 scale."
+    y0 = torch.as_tensor(center) + 2*torch.as_tensor(scale)*torch.randn(64, len(center), generator=torch.Generator().manual_seed(seed+1))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FitWarning)
+        zi = sample_target(target, n, source=source, box=box, seed=seed+1, y0=y0, info=(ii := {}),
+                           **{**(sampler or {}), 'dt': None, 'chains': 64, 'max_steps': max(256, info['steps']//2)}).to(device)
+    return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=ii.get('rhat'))
+
+def _fit_warnings(rep, sat, satn, tau, warn_above):
+    "Warn (and record in `rep`) when a held-out error is above `warn_above` or most neurons saturate."
     worst = lambda k: max(rep[k], rep.get(k+'_independent', 0.))
     if max(worst('drift_error'), worst('diffusion_error')) > warn_above:
         _warn(f"held-out drift error {rep['drift_error']:.2%} (independent run {rep.get('drift_error_independent', math.nan):.2%}), diffusion error {rep['diffusion_error']:.2%} "
               f"(independent {rep.get('diffusion_error_independent', math.nan):.2%}) above {warn_above:.0%}: try a larger N, another gain (saturation {sat:.0%}), more samples, "
               "or another sample source (starts y0 in every basin, or source='mixture' with box=(lo, hi))"
-              + (f"; τ is only {tau/est['t_relax']:.1e} of the relaxation time: a larger τ (default 0.1 t_relax)" if tau < 0.01*est['t_relax'] else ''), rep)
-    if satn > 0.5: _warn(f"{satn:.0%} of the neurons are saturated on 90% of the samples: the embedding's scale is off for this target; lower gain", rep)
-    rep.update(epochs=len(hist), seconds=round(time.time()-t0, 3), device=str(device))
-    net.meta.update(fit=rep, target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
-    return net, rep
+              + (f"; τ is only {tau/rep['estimates']['t_relax']:.1e} of the relaxation time: a larger τ (default 0.1 t_relax)" if tau < 0.01*rep['estimates']['t_relax'] else ''), rep, level=4)
+    if satn > 0.5: _warn(f"{satn:.0%} of the neurons are saturated on 90% of the samples: the embedding's scale is off for this target; lower gain", rep, level=4)
+
+# %% ../nbs/03_matching.ipynb #68c42c30
+_MOVED = ('method', 'ridge', 'symmetric', 'off_manifold', 'epochs', 'lr', 'batch_size', 'weight_decay', 'patience')
+
+def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`, `sde_type` (`d`, `y0`, `scale`, `center`, `t_scale` are optional hints)
+        net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
+        tau:float=None, # network time constant τ (ignored when an RNN is given); default 0.1 t_relax (0.1 for zoo systems)
+        solver=None, # `Ridge(...)` (closed form, low rank; the default `Ridge()`) or `Adam(...)` (full-rank gradient training)
+        samples:int=20000, # matching samples (another 20% are held out)
+        source:str='invariant', # where samples come from: 'invariant', 'box' or 'mixture'
+        box=None, # `(lo, hi)` for `source='box'`/'mixture', or the region of uniform starts for 'invariant'
+        gain:float=0.5, # embedding gain
+        phi:str='tanh', # nonlinearity
+        off_noise:float=0., # isotropic off-manifold noise σ⊥ of the network
+        refine:dict=None, # optional trajectory refinement, e.g. `dict(steps=100, horizon=0.5)` (see `refine_fit`)
+        seed:int=0, # seeds samples, embedding and training
+        device=None, # None: CUDA when present
+        progress:bool=None, # progress bars
+        z=None, # explicit matching samples `(K, d)` (overrides `samples`/`source`)
+        y0=None, # start state `(d,)` or batch `(k, d)` of the sampler (default: the target's `y0` hint)
+        sampler:dict=None, # sampler settings, e.g. `dict(dt=1e-3, burn_in=10., chains=256, rhat=1.05, max_steps=100_000)`
+        halo:float=None, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²); default 0.01 for noise-free targets, else 0
+        independent:bool=True, # also measure the held-out errors on an independent sample run
+        warn_above:float=0.05, # warn when a held-out drift or diffusion error exceeds this
+        **moved, # the solver arguments of earlier versions (`ridge=`, `epochs=`, …): a `TypeError` names their new place
+       )->tuple: # `(net, FitReport)`
+    "Match `target`'s drift and diffusion in a network; return `(net, report)`."
+    if moved:
+        k = next(iter(moved))
+        if k not in _MOVED: raise TypeError(f"fit() got an unexpected keyword argument {k!r}")
+        raise TypeError(f"fit({k}=...) moved into the solver: pass " + ("solver=Adam(...) for method='adam', solver=Ridge() for 'ridge'" if k=='method' else
+                        f"solver=Ridge({k}=...)" if k=='ridge' else f"solver=Adam({k}=...)"))
+    if not (callable(getattr(target, 'f', None)) and callable(getattr(target, 'g', None))):
+        raise TypeError(f"target must be an SDE: an object with f(t, y), g(t, y), noise_type and sde_type (see ddm_nb.sde.SDE), got {type(target).__name__}")
+    solver = Ridge() if solver is None else solver
+    if not isinstance(solver, (Ridge, Adam)): raise TypeError(f"solver must be Ridge(...) or Adam(...), got {solver!r}")
+    if not isinstance(net_or_size, RNN): net_or_size = check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
+    tau = None if tau is None else check_num('tau', tau, lo=0, strict=True, why='(the time constant)')
+    samples,seed = check_int('samples', samples, lo=8),check_int('seed', seed)
+    gain,off_noise = check_num('gain', gain, lo=0, strict=True),check_num('off_noise', off_noise, lo=0)
+    phi,source = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box', 'mixture'))
+    if refine is not None and not isinstance(refine, dict): raise TypeError(f"refine must be None or a dict such as dict(steps=100, horizon=0.5), got {type(refine).__name__}")
+    adam = isinstance(solver, Adam)
+    t0,device,info = time.time(),default_device(device),{}
+    z = _fit_samples(target, z, samples, source, box, seed, device, y0, sampler, info)
+    ntr = int(len(z)*0.8); ztr,zte = z[:ntr],z[ntr:]
+    center,scale,tau,est = _estimates(target, ztr, tau, seed)
+    if halo is None: halo = 0.01 if float(diffusion(target, ztr[:256]).abs().max()) == 0 else 0.
+    if halo > 0: ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
+    ztr,zte,target = ztr.to(device),zte.to(device),to_device(target, device)
+    if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M,net_or_size.c,net_or_size.tau,net_or_size.phi
+    else: M,c = random_embedding(target, int(net_or_size), gain=gain, seed=seed, center=center, scale=scale)
+    M,c = M.to(device),c.to(device)
+    W,b,noise,A,lam = _closed_form(target, ztr, M, c, tau, phi, solver.ridge, halo)
+    net = to_device(RNN(W, b, M, c, tau=tau, phi=phi, off_noise=off_noise, **noise), device)
+    hist = _adam(net, target, ztr, zte, symmetric=solver.symmetric, off_manifold=solver.off_manifold, epochs=solver.epochs, lr=solver.lr, batch_size=solver.batch_size,
+                 weight_decay=solver.weight_decay, patience=solver.patience, seed=seed, device=device, progress=progress) if adam else []
+    if refine: refine_fit(net, target, ztr, seed=seed, progress=progress, **refine)
+    full,lat = drift_errors(net, target, zte)
+    sat,satn = saturation(ztr[:20000]@M.T + c, phi)
+    rep = dict(method='adam' if adam else 'ridge', symmetric=adam and solver.symmetric, N=net.N, d=len(center), tau=tau, samples=ntr, held_out=len(zte),
+               ridge=solver.ridge, ridge_abs=lam, drift_error=full, latent_drift_error=lat, diffusion_error=diffusion_error(net, target, zte),
+               jacobian_error=jacobian_error(net, target, zte[:512]), saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net, None if adam or refine else A),
+               asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)), estimates=est, sampler=info, warnings=[])
+    for k in ('drift_error','diffusion_error','jacobian_error'):
+        if not math.isfinite(rep[k]): raise FloatingPointError(f"the fitted network's {k} is {rep[k]}: the fit failed; check the target's drift and noise at the samples")
+    rep['warnings'] += info.pop('warnings', [])
+    if info and independent: rep.update(_independent_errors(net, target, max(len(zte), 1000), info, source, box, sampler, center, scale, seed, device))
+    _fit_warnings(rep, sat, satn, tau, warn_above)
+    report = FitReport(**rep, epochs=len(hist), seconds=round(time.time()-t0, 3), device=str(device))
+    net.meta.update(fit=dict(report), target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
+    return net, report
 
 # %% ../nbs/03_matching.ipynb #0ccd2018
 def refine_fit(net, target, z, steps:int=100, horizon:float=0.5, n_t:int=10, batch:int=128, lr:float=1e-5, dt:float=None, seed:int=0, progress=None):
@@ -453,7 +543,7 @@ class LatentFlow:
         with torch.enable_grad(): dphi, = torch.autograd.grad(self.act(x).sum(), x)
         return ((dphi*(v.to(self.M)@self.M.T))@self.A.T - v)/self.tau
 
-# %% ../nbs/03_matching.ipynb #fe82ac66
+# %% ../nbs/03_matching.ipynb #bfde4a91
 def drift_increments(ys, # recorded trajectories `(T, batch, d)`
                      dt:float, # time between recorded states
                      order:int=2, # 1: forward differences; 2: second-order forward differences (bias O(dt²))
@@ -464,6 +554,7 @@ def drift_increments(ys, # recorded trajectories `(T, batch, d)`
     else: raise ValueError(f"order must be 1 or 2, got {order}")
     return z.reshape(-1, ys.shape[-1]), v.reshape(-1, ys.shape[-1])
 
+# %% ../nbs/03_matching.ipynb #506fc412
 def _drift_ridge(z, v, M, c, tau, phi, ridge):
     "Closed-form drift matching on data: ridge of `τv + z` on the features; returns `(W, b, λ_abs)`."
     P = PHI[phi](z@M.T + c); F = tau*v; Y = F + z
@@ -471,11 +562,40 @@ def _drift_ridge(z, v, M, c, tau, phi, ridge):
     A,beta = _ridge((P, Y), lam)
     return M@A.float(), M@beta.float() + c, lam
 
+def _quadratic_variation(flow, y, dt):
+    "States `z_k` and `r rᵀ/dt` of the Heun residuals of `y` `(T, batch, d)` under `flow`, less the drift's own share `(dt/2)(JQ + QJᵀ)`."
+    d = y.shape[-1]
+    z0 = y[:-1].reshape(-1, d); f0 = flow.f(0., z0)
+    r = y[1:].reshape(-1, d) - z0 - 0.5*dt*(f0 + flow.f(0., z0 + dt*f0))
+    Q = (r[:,:,None]*r[:,None])/dt
+    J = drift_jacobian(flow, z0)  # noise carried by the drift within a step: E[r rᵀ]/dt = 2D + (dt/2)(J 2D + 2D Jᵀ) + O(dt²)
+    return z0, Q - 0.5*dt*(J@Q + Q@J.transpose(-1, -2))
+
+def _data_diffusion(net, ys, Tt, dt, ridge, state_dependent):
+    "Noise loading of `net` from the record `ys` (first `Tt` steps to fit, the rest held out): `(noise, state_dependent, z-score, Q̄)`."
+    M,c,phi,d = net.M,net.c,net.phi,ys.shape[-1]
+    fl = LatentFlow(net, torch.float32)
+    (zq,Q),(zqe,Qe) = _quadratic_variation(fl, ys[:Tt], dt),_quadratic_variation(fl, ys[Tt:], dt)
+    Qm = Q.mean(0)
+    P,Pe = PHI[phi](zq@M.T + c),PHI[phi](zqe@M.T + c)
+    Va,sa = _ridge((P, Q.reshape(len(Q), -1)), ridge)
+    Qhat = (Pe.double()@Va.T + sa).float().reshape(-1, d, d)
+    e0,e1 = ((Qe - Qm)**2).sum((-1,-2)),((Qe - Qhat)**2).sum((-1,-2))
+    z_sd = float((e0 - e1).mean()/((e0 - e1).std()/math.sqrt(len(e0))).clamp_min(1e-30))   # does the state predict held-out noise better than the mean?
+    if state_dependent is None: state_dependent = z_sd > 3
+    if not state_dependent: return dict(L=torch.linalg.cholesky(0.5*(Qm + Qm.T).double()).float()), False, z_sd, Qm
+    S = (P.double()@Va.T + sa).float().reshape(-1, d, d)
+    ev,evec = torch.linalg.eigh(0.5*(S + S.transpose(-1, -2)).double())
+    Ls = torch.linalg.cholesky(evec@torch.diag_embed(ev.clamp_min(1e-6*float(ev.max())))@evec.transpose(-1, -2) + 1e-12*torch.eye(d, dtype=torch.float64))
+    V,s = _ridge((P, Ls.reshape(len(Ls), -1)), ridge)
+    return dict(V=V.float(), s=s.float(), m=d), True, z_sd, Qm
+
+# %% ../nbs/03_matching.ipynb #76ec4648
 def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajectory `(T, d)`
              dt:float, # time between recorded states
              net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
              tau:float=None, # network time constant (default 0.1 t_relax, estimated from a first fit)
-             ridge:float=None, # relative ridge λ as in `fit` (default: chosen on the held-out record from 1e-6 … 1)
+             ridge:float=None, # relative ridge λ as in `Ridge` (default: chosen on the held-out record from 1e-6 … 1)
              gain:float=0.5, # embedding gain
              phi:str='tanh', # nonlinearity
              order:int=None, # 1: forward differences; 2: second order, corrects their O(dt) bias (default: 2 when dt > t_relax/20)
@@ -484,82 +604,57 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
              seed:int=0, # seeds the embedding
              device=None, # None: CUDA when present
              warn_above:float=0.05, # warn when the estimated drift or diffusion error exceeds this
-            ):
+            )->tuple: # `(net, FitReport)`
     "Match a network to recorded trajectories: drift from increments, diffusion from the quadratic variation; return `(net, report)`."
     t0,device = time.time(),default_device(device)
     ys = torch.as_tensor(ys, dtype=torch.float32).cpu()
     ys = ys[:,None] if ys.dim()==2 else ys
     if ys.dim()!=3 or len(ys) < 20: raise ValueError(f"ys must be trajectories (T, batch, d) with T ≥ 20, got shape {tuple(ys.shape)}")
     if not torch.isfinite(ys).all(): raise ValueError("ys contains non-finite values: drop or interpolate them first")
-    if not dt > 0: raise ValueError(f"dt must be positive, got {dt}")
-    d,rep = ys.shape[-1],dict(warnings=[])
-    Tt = int(len(ys)*(1-held_out))
+    dt,held_out = check_num('dt', dt, lo=0, strict=True),check_num('held_out', held_out, lo=0, strict=True, hi=0.5)
+    d,rep,Tt = ys.shape[-1],dict(warnings=[]),int(len(ys)*(1-held_out))
     ztr,vtr = drift_increments(ys[:Tt], dt, order or 1)
     center,scale = ztr.mean(0),ztr.std(0).clamp_min(1e-30)
     if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M.cpu(),net_or_size.c.cpu(),net_or_size.tau,net_or_size.phi
-    else: M,c = random_embedding(None, int(net_or_size), gain=gain, seed=seed, center=center, scale=scale)
+    else: M,c = random_embedding(None, check_int('net_or_size (the number of neurons N)', net_or_size, lo=1), gain=gain, seed=seed, center=center, scale=scale)
     est = dict(center=center.tolist(), scale=scale.tolist(), region='estimate', dt=dt)
-    g = torch.Generator().manual_seed(seed)
-    sub = ztr[torch.randperm(len(ztr), generator=g)[:512]]
+    sub = ztr[torch.randperm(len(ztr), generator=torch.Generator().manual_seed(seed))[:512]]
     with torch.no_grad():
-        tau0 = tau or 10*dt
+        tau0 = tau or 10*dt   # a first fit, only to read the time scales off its flow
         W,b,_ = _drift_ridge(ztr, vtr, M, c, tau0, phi, 1e-4 if ridge is None else ridge)
         rates = drift_rates(LatentFlow(RNN(W, b, M, c, tau=tau0, phi=phi), torch.float32), sub)
         est.update(t_fast=1/float(rates.max()), t_relax=1/float(rates.median()))
         if tau is None: tau,est['tau'] = 0.1*est['t_relax'],'0.1 t_relax'
         if order is None: order = 2 if dt > est['t_relax']/20 else 1
         ztr,vtr = drift_increments(ys[:Tt], dt, order); zte,vte = drift_increments(ys[Tt:], dt, order)
+        drift = lambda W,b,zq: latent_drift(RNN(W, b, M, c, tau=tau, phi=phi), zq)
         def held(r):
             W,b,lam = _drift_ridge(ztr, vtr, M, c, tau, phi, r)
-            return float(((vte - latent_drift(RNN(W, b, M, c, tau=tau, phi=phi), zte))**2).sum(-1).mean()),r,W,b,lam
+            return float(((vte - drift(W, b, zte))**2).sum(-1).mean()),r,W,b,lam
         _,ridge,W,b,lam = min((held(r) for r in ([ridge] if ridge is not None else [1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.])), key=lambda h: h[0])
-        net = RNN(W, b, M, c, tau=tau, phi=phi)
-        # split-half estimate of the drift's statistical error: fits on the two halves of the training states
+        # split-half estimate of the statistical error: fits on two independent halves of the training states (by trajectory, else by time)
         B2 = ys.shape[1]//2
-        halves = [ys[:Tt, :B2], ys[:Tt, B2:]] if B2 else [ys[:Tt//2], ys[Tt//2:Tt]]  # independent halves: by trajectory, else by time
-        fa,fb = [latent_drift(RNN(*_drift_ridge(*drift_increments(y, dt, order), M, c, tau, phi, ridge)[:2], M, c, tau=tau, phi=phi), zte) for y in halves]
-        fn = latent_drift(net, zte)
+        halves = [ys[:Tt, :B2], ys[:Tt, B2:]] if B2 else [ys[:Tt//2], ys[Tt//2:Tt]]
+        fa,fb = [drift(*_drift_ridge(*drift_increments(y, dt, order), M, c, tau, phi, ridge)[:2], zte) for y in halves]
+        fn = drift(W, b, zte)
         drift_err = float(((fa-fb)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())/2
         resid = float(((vte - fn)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())
-        # diffusion from the quadratic variation of the residual increments (Heun predictor with the fitted drift)
-        fl = LatentFlow(net, torch.float32)
-        def qv(y):
-            z0 = y[:-1].reshape(-1, d); f0 = fl.f(0., z0)
-            r = y[1:].reshape(-1, d) - z0 - 0.5*dt*(f0 + fl.f(0., z0 + dt*f0))
-            Q = (r[:,:,None]*r[:,None])/dt
-            J = drift_jacobian(fl, z0)  # noise carried by the drift within a step: E[r rᵀ]/dt = 2D + (dt/2)(J 2D + 2D Jᵀ) + O(dt²)
-            return z0, Q - 0.5*dt*(J@Q + Q@J.transpose(-1, -2))
-        zq,Q = qv(ys[:Tt]); zqe,Qe = qv(ys[Tt:])
-        Qm = Q.mean(0)
-        P = PHI[phi](zq@M.T + c); Pe = PHI[phi](zqe@M.T + c)
-        Va,sa = _ridge((P, Q.reshape(len(Q), -1)), ridge)
-        Qhat = (Pe.double()@Va.T + sa).float().reshape(-1, d, d)
-        e0,e1 = ((Qe - Qm)**2).sum((-1,-2)),((Qe - Qhat)**2).sum((-1,-2))
-        gain_sd = float((e0 - e1).mean()/((e0 - e1).std()/math.sqrt(len(e0))).clamp_min(1e-30))
-        if state_dependent is None: state_dependent = gain_sd > 3
-        if state_dependent:
-            S = (P.double()@Va.T + sa).float().reshape(-1, d, d)
-            S = 0.5*(S + S.transpose(-1, -2))
-            ev,evec = torch.linalg.eigh(S.double())
-            Ls = torch.linalg.cholesky(evec@torch.diag_embed(ev.clamp_min(1e-6*float(ev.max())))@evec.transpose(-1, -2) + 1e-12*torch.eye(d, dtype=torch.float64))
-            V,s = _ridge((P, Ls.reshape(len(Ls), -1)), ridge)
-            noise = dict(V=V.float(), s=s.float(), m=d)
-        else: noise = dict(L=torch.linalg.cholesky(0.5*(Qm + Qm.T).double()).float())
+        noise,state_dependent,z_sd,Qm = _data_diffusion(RNN(W, b, M, c, tau=tau, phi=phi), ys, Tt, dt, ridge, state_dependent)
         net = RNN(W, b, M, c, tau=tau, phi=phi, **noise)
-        Qa,Qb = [qv(y)[1].mean(0) for y in halves]
+        fl = LatentFlow(net, torch.float32)
+        Qa,Qb = [_quadratic_variation(fl, y, dt)[1].mean(0) for y in halves]
         diff_err = float((Qa - Qb).norm()/Qm.norm())/2 if not state_dependent else math.nan
     for k,v in dict(W=W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the record for outliers, or raise ridge")
-    sat,satn = saturation(ztr[:20000]@M.T + c, phi)
-    rep.update(method='data', N=net.d, d=d, tau=tau, samples=len(ztr), held_out=len(zte), ridge=ridge, ridge_abs=lam, order=order,
-               drift_error=drift_err, drift_residual=resid, diffusion_error=diff_err, state_dependent=bool(state_dependent), state_dependence_z=gain_sd,
-               saturation=sat, saturated_neurons=satn, estimates=est, rank_W=int(torch.linalg.matrix_rank(net.W.double(), rtol=1e-5)),
-               asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)))
     if not math.isfinite(drift_err): raise FloatingPointError("the fitted network's drift is not finite at the held-out states")
+    sat,satn = saturation(ztr[:20000]@M.T + c, phi)
     if drift_err > warn_above or (math.isfinite(diff_err) and diff_err > warn_above):
-        _warn(f"estimated drift error {drift_err:.2%} (split-half), diffusion error {diff_err:.2%} above {warn_above:.0%}: the record is too short or too noisy for N={net.d}; "
+        _warn(f"estimated drift error {drift_err:.2%} (split-half), diffusion error {diff_err:.2%} above {warn_above:.0%}: the record is too short or too noisy for N={net.N}; "
               "try more data, a smaller N or a larger ridge", rep)
     if satn > 0.5: _warn(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", rep)
-    rep.update(seconds=round(time.time()-t0, 3), device=str(device))
-    net.meta.update(fit=rep, target='data')
-    return to_device(net, device), rep
+    report = FitReport(method='data', N=net.N, d=d, tau=tau, samples=len(ztr), held_out=len(zte), ridge=ridge, ridge_abs=lam, order=order,
+                       drift_error=drift_err, drift_residual=resid, diffusion_error=diff_err, state_dependent=bool(state_dependent), state_dependence_z=z_sd,
+                       saturation=sat, saturated_neurons=satn, estimates=est, rank_W=_rank_W(net), asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)),
+                       warnings=rep['warnings'], seconds=round(time.time()-t0, 3), device=str(device))
+    net.meta.update(fit=dict(report), target='data')
+    return to_device(net, device), report

@@ -213,7 +213,7 @@ def replace(self:RNN, **changes):
     if bad: raise TypeError(f"replace() got unknown argument(s) {bad}; RNN takes {list(kw)}")
     return RNN(**{**kw, **changes}).to(self.W.device)
 
-# %% ../nbs/02_network.ipynb #86037142
+# %% ../nbs/02_network.ipynb #6a2fb5a9
 _FIELDS = ('W','b','M','c','L','V','s','B')
 _SCALARS = ('tau','phi','m','off_noise')
 _FORMAT,_VERSION = 'ddm_nb.RNN',2
@@ -241,6 +241,7 @@ def _plain(v, where):
         return {k: _plain(x, f'{where}[{k!r}]') for k,x in v.items()}
     raise TypeError(f"{where} is a {type(v).__name__}: save_net stores tensors and plain values only (numbers, strings, lists, dicts); convert it, e.g. with .tolist() or str()")
 
+# %% ../nbs/02_network.ipynb #7c08009a
 def save_net(net, # an `RNN`
              path, # file to write; an existing file is replaced only if it is a network saved by `save_net`
             ):
@@ -265,6 +266,7 @@ def save_net(net, # an `RNN`
         tmp.unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/02_network.ipynb #a17ff214
 def _read(path):
     "The checked contents of a network file (a dict), or a `ValueError` saying what is wrong with it."
     p = Path(path)

@@ -56,7 +56,7 @@ def _parse(v):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
-# %% ../nbs/10_presets.ipynb #f20a6da3
+# %% ../nbs/10_presets.ipynb #67143bba
 PRESET_KEYS = dict(system="target system, one of the zoo's names (" + ', '.join(SYSTEMS) + ")",
                    n="number of neurons N of the network (write N or n: keys are case-insensitive)", tau="network time constant τ (time units of the system)",
                    samples="matching samples drawn from the target's invariant measure (another 20% are held out)",
@@ -66,6 +66,7 @@ PRESET_KEYS = dict(system="target system, one of the zoo's names (" + ', '.join(
                    seed="seed of samples, embedding and noise")
 RENAMED = dict(trajectories='n_paths')  # keys of earlier versions, so that an old settings.ini gets a clear message
 
+# %% ../nbs/10_presets.ipynb #41dcca7e
 def _key_lines(lines, start, end):
     "Line number of each key set in `lines[start:end]` (one section of the file)."
     out = {}
@@ -111,6 +112,7 @@ def _unknown(k, known, where):
     hint = '' if not close else f"; did you mean {RENAMED[close[0]]!r} (called {close[0]!r} before)?" if close[0] in RENAMED else f"; did you mean {close[0]!r}?"
     return ValueError(f"{where}unknown preset key {k!r}" + hint + f" Known keys: {', '.join(known)}")
 
+# %% ../nbs/10_presets.ipynb #d31248d7
 def list_presets(path=None):
     "Names of the presets in the presets file (a preset with errors is listed too; `get_preset` says what is wrong)."
     return [s for s in _read_presets(presets_path(path)) if s not in ('ddm', 'DEFAULT')]
@@ -156,7 +158,7 @@ def get_preset(name:str=None, # preset name (None: the file's default)
     if 'method' in p and p['method'] not in METHODS: raise ValueError(f"preset {name!r}: unknown method {p['method']!r}; choose one of {list(METHODS)}")
     return p
 
-# %% ../nbs/10_presets.ipynb #f9dbb7b0
+# %% ../nbs/10_presets.ipynb #f446f5f5
 MANIFEST = '.ddm-nb-manifest.json'
 
 _LEGACY = {'attractor.png', 'compare.png', 'metrics.json', 'network.pt', 'trajectories.png', 'vector_field.png'}
@@ -197,6 +199,7 @@ def _foreign(out):
             if not ((r in files or r==MANIFEST and listed is not None) and not Path(root, fn).is_symlink()): bad.append(r)
     return sorted(bad)
 
+# %% ../nbs/10_presets.ipynb #8486f93d
 def _mkdir_fresh(parent, prefix):
     "A new folder `parent/prefix<random>`, made with the umask's permissions (not mkdtemp's 0700)."
     for _ in range(100):
@@ -292,7 +295,7 @@ class _Stages:
         dt = time.perf_counter()-t0; self.seconds[key],self.cpu_seconds[key] = round(dt, 3),round(time.process_time()-c0, 3)
         if not self.quiet: print(f'[{self.i}/{self.n}] {what}: done in {dt:.1f} s' + (f" — {note['msg']}" if note.get('msg') else ''), flush=True)
 
-# %% ../nbs/10_presets.ipynb #d40d5b62
+# %% ../nbs/10_presets.ipynb #8f117521
 def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
          out='out/demo', # output folder (replaced atomically)
          device=None, # 'cpu' or 'cuda'; None picks CUDA when present
@@ -320,9 +323,9 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
     try:
         t0,c0 = time.perf_counter(),time.process_time()
         with st('fit', f"fit: {p['n']}-neuron network to {p['system_name']} from {p['samples']:,} samples") as note:
-            net,frep = fit(sde, p['n'], tau=float(p['tau']), samples=p['samples'], ridge=float(p['ridge']), off_noise=float(p['off_noise']),
+            net,frep = fit(sde, p['n'], tau=float(p['tau']), samples=p['samples'], solver=Ridge(float(p['ridge'])), off_noise=float(p['off_noise']),
                            seed=p['seed'], device=device, progress=progress)
-            net.meta['preset'] = p['name']; note['msg'] = f"held-out drift error {frep['drift_error']:.2%}"
+            net.meta['preset'] = p['name']; note['msg'] = f"held-out drift error {frep.drift_error:.2%}"
         kw = dict(t1=float(p['t1']), dt=float(p['dt']), n_paths=p['n_paths'], save_every=p['save_every'], method=p['method'], device=device, progress=progress)
         steps = f"{p['n_paths']} trajectories × {float(p['t1']):g} time units ({round(float(p['t1'])/float(p['dt'])):,} {p['method']} steps)"
         with st('simulate_target', f'simulate target: {steps}'): ts,zt = simulate(sde, sde.y0, seed=p['seed'], **kw)
@@ -368,6 +371,7 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
     commit_outdir(tmp, out)
     return rep
 
+# %% ../nbs/10_presets.ipynb #adfafdf3
 def summary(rep:dict, # the report `demo` returned
             out=None, # the output folder
            )->str:

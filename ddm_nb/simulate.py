@@ -172,6 +172,7 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     ts = t0 + dt*save_every*torch.arange(nsave, dtype=torch.float64)
     return Solution(ts.to(dtype), done(True))
 
+# %% ../nbs/01_simulate.ipynb #a4d12a82
 def _loop(sde, step, y, steps, save_every, check_every, m, noise, gen, put, bar, t0, dt, fused):
     "The general loop: any SDE, any method; the first non-finite step of each trajectory is tracked on the device."
     B,dtype,device = len(y),y.dtype,y.device

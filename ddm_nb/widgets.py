@@ -55,8 +55,8 @@ def cached_fit(system:str, # a name from `explorer_systems`
               ):
     "`fit` of `explorer_target(system, omega)` on the CPU, remembered: `(target, net, report)`."
     sde = explorer_target(system, omega)
-    kw = dict(epochs=40, lr=3e-3) if symmetric else {}
-    net,rep = fit(sde, N, tau=tau, source=source, samples=samples, symmetric=symmetric, seed=seed, device='cpu', progress=False, **kw)
+    solver = Adam(symmetric=True, epochs=40, lr=3e-3) if symmetric else Ridge()
+    net,rep = fit(sde, N, tau=tau, source=source, samples=samples, solver=solver, seed=seed, device='cpu', progress=False)
     return sde, net, rep
 
 # %% ../nbs/12_widgets.ipynb #eb03e403
@@ -169,12 +169,12 @@ def explorer_state(system:str='hopf', # a preset or zoo system (see `explorer_sy
         if not isinstance(e, (ValueError, KeyError, TypeError, FloatingPointError)): msg = f"{type(e).__name__}: {msg}"
         return dict(ok=False, message=msg, params=params, seconds=round(time.time()-t0, 3))
     circ = {k: circulation(vf['z'], vf[k], sde.center) for k in ('target', 'network', 'S', 'A')}
-    how = 'fit remembered' if cached else f"fit {rep['seconds']:.2f} s"
-    msg = (f"{system}: N={N}, τ={tau:g}, {'symmetric' if symmetric else 'asymmetric'} W, {source} samples — drift error {100*rep['drift_error']:.2g}%, "
-           f"diffusion error {100*rep['diffusion_error']:.2g}% ({how})")
+    how = 'fit remembered' if cached else f"fit {rep.seconds:.2f} s"
+    msg = (f"{system}: N={N}, τ={tau:g}, {'symmetric' if symmetric else 'asymmetric'} W, {source} samples — drift error {100*rep.drift_error:.2g}%, "
+           f"diffusion error {100*rep.diffusion_error:.2g}% ({how})")
     return dict(ok=True, message=msg, params={**params, 'dt': dt, 't1': steps*dt}, target=sde, net=net, report=rep, ts=ts, zt=zt, zn=zn,
-                field=vf, circulation=circ, drift_norms=norms, final_well=final, drift_error=rep['drift_error'], latent_drift_error=rep['latent_drift_error'],
-                diffusion_error=rep['diffusion_error'], cached=cached, seconds=round(time.time()-t0, 3))
+                field=vf, circulation=circ, drift_norms=norms, final_well=final, drift_error=rep.drift_error, latent_drift_error=rep.latent_drift_error,
+                diffusion_error=rep.diffusion_error, cached=cached, seconds=round(time.time()-t0, 3))
 
 # %% ../nbs/12_widgets.ipynb #cebb0ec4
 def plot_decomposition(state:dict):

@@ -11,7 +11,7 @@ from conftest import ROOT, BIN, run_ddm
 from ddm_nb.sde import *
 from ddm_nb.simulate import simulate, default_device
 from ddm_nb.network import RNN, save_net, load_net
-from ddm_nb.matching import fit, random_embedding
+from ddm_nb.matching import fit, random_embedding, Ridge, Adam
 from ddm_nb.presets import get_preset, list_presets, presets_path, atomic_outdir, commit_outdir, MANIFEST, PRESET_KEYS, _installed_presets
 from ddm_nb.cli import main
 from ddm_nb.presets import check_preset_grid
@@ -90,8 +90,15 @@ CASES = [
     ('fit-N-bool', lambda: fit(H, True), TypeError, ['net_or_size', 'bool']),
     ('fit-samples-zero', lambda: fit(H, 64, samples=0), ValueError, ['samples', '0']),
     ('fit-samples-negative', lambda: fit(H, 64, samples=-100), ValueError, ['samples', '-100']),
-    ('fit-ridge-negative', lambda: fit(H, 64, ridge=-1.), ValueError, ['ridge', 'non-negative']),
-    ('fit-ridge-nan', lambda: fit(H, 64, ridge=math.nan), ValueError, ['ridge', 'NaN']),
+    ('fit-ridge-negative', lambda: fit(H, 64, solver=Ridge(-1.)), ValueError, ['ridge', 'non-negative']),
+    ('fit-ridge-nan', lambda: fit(H, 64, solver=Ridge(math.nan)), ValueError, ['ridge', 'NaN']),
+    ('fit-solver-string', lambda: fit(H, 64, solver='adam'), TypeError, ['solver', 'Ridge(...)', 'Adam(...)']),
+    ('fit-moved-ridge', lambda: fit(H, 64, ridge=1e-6), TypeError, ['ridge', 'solver=Ridge(ridge=...)']),
+    ('fit-moved-method', lambda: fit(H, 64, method='adam'), TypeError, ['method', 'solver=Adam(...)']),
+    ('fit-unknown-kwarg', lambda: fit(H, 64, samplez=10), TypeError, ['samplez']),
+    ('adam-lr-zero', lambda: Adam(lr=0.), ValueError, ['lr', 'positive']),
+    ('adam-epochs-float', lambda: Adam(epochs=2.5), TypeError, ['epochs', '2.5']),
+    ('adam-batch-zero', lambda: Adam(batch_size=0), ValueError, ['batch_size', '0']),
     ('fit-phi-relu', lambda: fit(H, 64, phi='relu'), ValueError, ['phi', 'relu', "'tanh'", "'softplus'"]),
     ('fit-device-tpu', lambda: fit(H, 64, device='tpu'), ValueError, ['device', 'tpu']),
     ('fit-device-cuda-99', lambda: fit(H, 64, device='cuda:99'), ValueError, ['device', 'cuda:99']),
