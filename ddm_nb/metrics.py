@@ -409,6 +409,7 @@ def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its lat
 def compare(ts, # saved times `(T,)`, shared by both inputs
             target, # target latent trajectories `(T, batch, d)`
             net, # network latent trajectories `(T, batch', d)`
+            reference=None, # an independent run of the target `(T, batch'', d)` (another seed): D_stsp and D_H against it are the floor of the estimators at this sample size
             target_drift=None, # drift `f(t, z)` of the target (an SDE or a callable), for Lyapunov exponents
             net_drift=None, # latent drift of the network (a callable), or the `RNN` itself (see `lyapunov_metrics`)
             burn_in:float=0., # time dropped from the start of both
@@ -429,10 +430,13 @@ def compare(ts, # saved times `(T,)`, shared by both inputs
     "All metrics of `net` against `target`: returns `(Metrics, figure or None)`."
     ts,h = _step(ts)
     x = as_paths(target, 'target'); y = as_paths(net, 'net', d=x.shape[-1])
+    r = None if reference is None else as_paths(reference, 'reference', d=x.shape[-1])
+    if r is not None and len(r)!=len(ts): raise ValueError(f"reference has {len(r)} saved times but ts has {len(ts)}: simulate it with the target's t1, dt and save_every")
     if not len(x)==len(y)==len(ts): raise ValueError(f"ts, target and net must have the same number of saved times, got {len(ts)}, {len(x)}, {len(y)}: simulate both with the same t1, dt and save_every")
     keep = ts >= ts[0]+burn_in-1e-9*h
     if keep.sum() < 10: raise ValueError(f"burn_in={burn_in} leaves {int(keep.sum())} saved times; use a shorter burn-in or longer runs")
     ts,x,y = ts[keep],x[keep],y[keep]
+    r = None if r is None else r[keep]
     d = x.shape[-1]
     max_lag = min(max_lag or max(1, len(ts)//10), len(ts)-1)
     sec = {} if seconds is None else seconds
@@ -443,6 +447,7 @@ def compare(ts, # saved times `(T,)`, shared by both inputs
     m = Metrics(d_stsp=timed('d_stsp', lambda: d_stsp(x, y, bins=bins)), d_hellinger=timed('d_hellinger', lambda: d_hellinger(x, y, sigma)),
                 mean_err=float(torch.linalg.norm(fy.mean(0)-fx.mean(0))/Cx.trace().sqrt()),
                 cov_err=float(torch.linalg.norm(Cy-Cx)/torch.linalg.norm(Cx)), acf_err=timed('acf_err', lambda: acf_error(x, y, max_lag)))
+    if r is not None: m.update(d_stsp_floor=timed('d_stsp_floor', lambda: d_stsp(x, r, bins=bins)), d_hellinger_floor=timed('d_hellinger_floor', lambda: d_hellinger(x, r, sigma)))
     if d <= 3:
         m['km_drift_err'],m['km_diffusion_err'] = timed('kramers_moyal', lambda: km_errors(ts, x, y, km_bins))
         if not math.isfinite(m['km_drift_err']): m['km_note'] = KM_EMPTY.format(km_bins=km_bins)
