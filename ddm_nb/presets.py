@@ -300,7 +300,7 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
          out='out/demo', # output folder (replaced atomically)
          device=None, # 'cpu' or 'cuda'; None picks CUDA when present
          path=None, # presets file
-         progress:bool=None, # progress bars (None: unless `quiet`)
+         progress:bool=None, # progress bars (None: unless `quiet`, and only on a terminal or in a notebook: a log file gets the stage lines alone)
          quiet:bool=False, # no stage lines and no progress bars
          quick:bool=False, # a first look: shorter horizon, fewer samples and trajectories (see `quick_overrides`)
          threads:int=None, # torch CPU threads during the run (None: $OMP_NUM_THREADS, else 1; restored afterwards)
@@ -311,7 +311,7 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
     import matplotlib.pyplot as plt
     p = get_preset(preset, path, **overrides)
     if quick: p = get_preset(preset, path, **{**quick_overrides(p), **overrides})
-    progress = (not quiet) if progress is None else progress
+    progress = (not quiet and (sys.stderr.isatty() or 'ipykernel' in sys.modules)) if progress is None else progress
     sde,device = p['system'],default_device(device)
     chaotic = 'lyapunov' in sde.refs
     lyap = dict(t=10. if quick else 25., n=4 if quick else 8)

@@ -46,7 +46,9 @@ def test_quick_demo(tmp_path):
         assert re.search(rf'^\[{i}/8\] {s}.* \.\.\.$', r.stdout, re.M), s
         assert re.search(rf'^\[{i}/8\] {s}.*: done in \d+\.\d s', r.stdout, re.M), s
     out = r.stdout
+    assert 'it/s' not in r.stderr, r.stderr[-300:]   # stderr is a pipe here, not a terminal: the stage lines alone, no progress bars in the log
     for k in ('drift error', 'D_stsp', 'D_H', 'λ target', 'λ network', 'files:'): assert k in out, (k, out)
+    assert re.search(r'D_stsp .* floor \d\.\d{3} \(target ‖ independent target run\)', out) and 0 < rep['metrics']['d_stsp_floor'] < 1, out
     assert str((tmp_path/'o').resolve()) in out and '{' not in out      # a summary, not the JSON
     m = rep['metrics']
     assert m['net_off_plane_drift'] < 1e-4 and m['lyapunov_net_transverse'] == -1/0.05
