@@ -99,7 +99,8 @@ def demo_block():
     "The README's paragraph on how long the demo takes, from demo-cpu.json (and demo-quick-cpu.json)."
     dm,dq = load('demo-cpu.json'),load('demo-quick-cpu.json')
     if not dm: return '\n'.join([DSTART, '**How long it takes.** Not measured yet: run `python bench/bench_demo.py`, then `python bench/report.py`.', DEND])
-    q,l = dm['runs']['quiet'],dm['runs'].get('load')
+    q,l = dm['runs'].get('quiet'),dm['runs'].get('load')
+    if not q: return '\n'.join([DSTART, '**How long it takes.** No quiet run recorded: run `python bench/bench_demo.py`, then `python bench/report.py`.', DEND])
     mc,lyap = dm['machine'],q['cpu_s'].get('lyapunov_target', 0) + q['cpu_s'].get('lyapunov_net', 0)
     busiest = max((k for k in q['cpu_s'] if k != 'total'), key=lambda k: q['cpu_s'][k])
     load1 = lambda r: f"load average {r['loadavg_1_5_15_before'][0]:g} before"
@@ -149,22 +150,23 @@ def bench_readme():
     if dm:
         runs = dm['runs']
         L += ['', f"## The demo's stages (`demo-cpu.json`, {dm['machine']['cpu']}, {dm['machine']['cores']} cores, torch {dm['machine']['torch']}, {dm['date']})", '',
-              f"`{dm['command']}` runs `{dm['demo']}` with the venv present, once alone and once beside {runs['load']['extra_processes']} busy processes that it starts and stops itself;",
-              "each stage's wall time, then its CPU time. The network's Lyapunov exponents come from its checked-invariant latent flow (notebook 04).", '',
+              f"`{dm['command']}` runs `{dm['demo']}` with the venv present, " + ' and '.join('alone' if r['extra_processes'] == 0 else f"beside {r['extra_processes']} busy processes that it starts and stops itself" for r in runs.values()) + ";",
+              "each stage's wall time, then its CPU time. The network's Lyapunov exponents come from its checked-invariant latent flow (`LatentFlow`, notebook 03; the check is notebook 04).", '',
               '| stage | ' + ' | '.join(f'{k}: wall | {k}: CPU' for k in runs) + ' |', '|---|' + '---|---|'*len(runs)]
-        for st in runs['quiet']['stages_s']:
+        first = next(iter(runs.values()))
+        for st in first['stages_s']:
             L.append(f'| {st} | ' + ' | '.join(f"{s(r['stages_s'][st])} | {s(r['cpu_s'][st])}" for r in runs.values()) + ' |')
         L.append('| **total of stages** | ' + ' | '.join(f"**{s(r['stages_total_s'])}** | {s(r['cpu_s']['total'])}" for r in runs.values()) + ' |')
         L.append('| whole command | ' + ' | '.join(f"{s(r['command_wall_s'])} | –" for r in runs.values()) + ' |')
         L += ['', 'Load average (1, 5, 15 min) before each run: ' + '; '.join(f"{k} {'/'.join(f'{v:g}' for v in r['loadavg_1_5_15_before'])}" for k,r in runs.items()) + '.']
-        vb = runs['quiet'].get('vs_baseline')
+        vb = first.get('vs_baseline')
         if vb:
             ly = [k for k in vb['metrics'] if k.startswith(('lyapunov', 'kaplan'))]
             st = [k for k in vb['metrics'] if k not in ly]
             L += ['', f"Metrics against the recorded baseline of an earlier code (`{vb['file']}`): the statistical ones ({', '.join(st)}) are held to rounding, so they flag any change "
                   f"to the fitted network or to the simulated realisations; within: {all(vb['metrics'][k]['ok'] for k in st)}. The Lyapunov exponents, held to the tolerances 04_metrics "
                   f"asserts: within: {all(vb['metrics'][k]['ok'] for k in ly)}."]
-            m = runs['quiet']['metrics']
+            m = first['metrics']
             if 'd_stsp_floor' in m: L += ['', f"Divergences of this run beside their floor (the same estimator between the target and an independent run of it): D_stsp {m['d_stsp']:.3f} (floor {m['d_stsp_floor']:.3f}), D_H {m['d_hellinger']:.3f} (floor {m['d_hellinger_floor']:.3f})."]
     if not load('sim-cuda.json'): L += ['', '## GPU', '', 'Not measured: no GPU machine has been lent to a session yet. `bash bench/gpu.sh` runs the prepared set and writes `bench/results/*-cuda*.json`; then rerun this report.']
     return '\n'.join(L) + '\n'

@@ -64,7 +64,8 @@ def mixing(chains, # saved states `(T, B, d)` of B chains
 # %% ../nbs/03_matching.ipynb #83e8060a
 def _step(rates):
     "Heun step for local rates `ρ`: `0.1/median ρ`, and at most `0.5/max ρ` (stable with a margin where the drift is fastest)."
-    return min(0.1/float(rates.median()), 0.5/float(rates.max()))
+    med,mx = float(rates.median()),float(rates.max())
+    return min(0.1/med, 0.5/mx) if med > 0 and mx > 0 else math.nan   # no rate to go by: nan, and the caller asks for dt
 
 def _starts(sde, y0, box, chains, g):
     "Start states `(chains, d)`: `y0` (a state or a batch) repeated, else uniform in `box`, else the target's `y0` hint."
@@ -532,16 +533,30 @@ def refine_fit(net, target, z, steps:int=100, horizon:float=0.5, n_t:int=10, bat
     return hist
 
 # %% ../nbs/03_matching.ipynb #2f5a8cee
+_DPHI = dict(tanh=lambda x,a: 1-a*a, sigmoid=lambda x,a: a*(1-a), softplus=lambda x,a: torch.sigmoid(x))
+
 class LatentFlow:
-    "The drift of `net` on its latent plane, `f(z) = (M⁺Wφ(Mz+c) + M⁺(b−c) − z)/τ`, with its Jacobian-vector product: a d-dimensional flow for `lyapunov_spectrum`."
-    def __init__(self, net, dtype=torch.float64):
-        self.A,self.b,self.M,self.c = [t.to(dtype) for t in (net.Mp@net.W, net.Mp@(net.b - net.c), net.M, net.c)]
-        self.act,self.tau,self.phi = net.act,net.tau,net.phi
-    def f(self, t, z): return (self.act(z.to(self.M)@self.M.T + self.c)@self.A.T + self.b - z)/self.tau
+    "Latent drift `F(z) = M⁺ f_net(M z + c)` of a network, with closed-form Jacobian products, for `lyapunov_spectrum`."
+    def __init__(self, net, # an `RNN` without input drive
+                 dtype=torch.float64, # precision of the parameters (that of the integration)
+                ):
+        if getattr(net, 'B', None) is not None and getattr(net, 'u', None) is not None:
+            raise ValueError("net is driven by an input u(t): its latent flow is time-dependent; pass net_drift=lambda t,z: latent_drift(net, z, t) instead")
+        W,b,M,c,Mp = (getattr(net, a).detach().to(dtype) for a in ('W','b','M','c','Mp'))
+        self.M,self.c,self.A,self.r,self.P = M,c,Mp@W/net.tau,Mp@(b-c)/net.tau,Mp@M/net.tau
+        self.phi,self.d,self.name = net.phi,M.shape[1],'network'
+    def _act(self, z):
+        x = z@self.M.T + self.c
+        return x,PHI[self.phi](x)
+    def f(self, t, z):
+        "Latent drift at `z` `(batch, d)`."
+        _,a = self._act(z)
+        return a@self.A.T + self.r - z@self.P.T
     def jvp(self, t, z, v):
-        x = (z.to(self.M)@self.M.T + self.c).requires_grad_(True)
-        with torch.enable_grad(): dphi, = torch.autograd.grad(self.act(x).sum(), x)
-        return ((dphi*(v.to(self.M)@self.M.T))@self.A.T - v)/self.tau
+        "Jacobian products `∂F(z) v` for `z`, `v` `(batch, d)`."
+        x,a = self._act(z)
+        dphi = _DPHI[self.phi](x, a) if self.phi in _DPHI else torch.func.jvp(PHI[self.phi], (x,), (torch.ones_like(x),))[1]
+        return (dphi*(v@self.M.T))@self.A.T - v@self.P.T
 
 # %% ../nbs/03_matching.ipynb #bfde4a91
 def drift_increments(ys, # recorded trajectories `(T, batch, d)`
@@ -612,6 +627,11 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
     if ys.dim()!=3 or len(ys) < 20: raise ValueError(f"ys must be trajectories (T, batch, d) with T ≥ 20, got shape {tuple(ys.shape)}")
     if not torch.isfinite(ys).all(): raise ValueError("ys contains non-finite values: drop or interpolate them first")
     dt,held_out = check_num('dt', dt, lo=0, strict=True),check_num('held_out', held_out, lo=0, strict=True, hi=0.5)
+    tau = None if tau is None else check_num('tau', tau, lo=0, strict=True, why='(the time constant)')
+    ridge = None if ridge is None else check_num('ridge', ridge, lo=0, why='(the ridge penalty λ)')
+    gain,phi,seed = check_num('gain', gain, lo=0, strict=True),check_choice('phi', phi, PHI),check_int('seed', seed)
+    if order is not None: order = check_choice('order', order, (1, 2))
+    if state_dependent is not None: state_dependent = check_choice('state_dependent', state_dependent, (False, True))
     d,rep,Tt = ys.shape[-1],dict(warnings=[]),int(len(ys)*(1-held_out))
     ztr,vtr = drift_increments(ys[:Tt], dt, order or 1)
     center,scale = ztr.mean(0),ztr.std(0).clamp_min(1e-30)

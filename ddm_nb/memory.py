@@ -58,6 +58,7 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
                     device=None, # where to simulate (None: CUDA when present)
                    )->torch.Tensor:
     "Fraction of trials ending in the cued well, from a random other well: shape `(amplitudes, durations)`, squeezed."
+    device = default_device(device); net = to_device(net, device)   # the net, its starts and its read-out on one device
     P = torch.as_tensor(patterns, dtype=torch.float32); K = len(P)
     if K < 2: raise ValueError(f"need at least 2 patterns, got {K}")
     a,T = (torch.as_tensor(v, dtype=torch.float32).reshape(-1) for v in (amplitude, duration))
@@ -68,7 +69,7 @@ def recall_accuracy(net, # trained `RNN` whose latent wells are the stored patte
     k = (j + torch.randint(1, K, (m,), generator=g)) % K
     steps = math.ceil((start + float(T.max()) + settle)/(dt*save_every) - 1e-9)*save_every
     net_u = cued(net, cue(P[k], A.reshape(-1).repeat(n_trials), start, D.reshape(-1).repeat(n_trials)), eps)
-    ts,xs = simulate(net_u, net.embed(P[j]), t1=steps*dt, dt=dt, save_every=save_every, seed=seed, device=device)
+    ts,xs = simulate(net_u, net.embed(P[j].to(device)), t1=steps*dt, dt=dt, save_every=save_every, seed=seed, device=device)
     lab = label_wells(net.readout(xs).cpu(), P, radius)
     ok = (lab[-1]==k).float().reshape(n_trials, *A.shape).mean(0)
     return ok.reshape([s for s,v in zip(A.shape, (amplitude, duration)) if torch.as_tensor(v).dim()])

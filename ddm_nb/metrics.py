@@ -7,8 +7,8 @@ Docs: https://example.invalid/ddm-nb/metrics.html.md"""
 # %% auto #0
 __all__ = ['KM_EMPTY', 'as_paths', 'grid_cells', 'kl_binned', 'kl_gauss', 'kl_gmm', 'd_stsp', 'gauss_smooth', 'power_spectrum',
            'hellinger', 'd_hellinger', 'acf', 'KM', 'kramers_moyal', 'label_wells', 'transitions', 'dwell_times',
-           'escape_rates', 'kaplan_yorke', 'LatentFlow', 'plane_invariance', 'Metrics', 'km_errors', 'acf_error',
-           'lyapunov_metrics', 'compare', 'compare_figure']
+           'escape_rates', 'kaplan_yorke', 'plane_invariance', 'Metrics', 'km_errors', 'acf_error', 'lyapunov_metrics',
+           'compare', 'compare_figure']
 
 # %% ../nbs/04_metrics.ipynb #d9251983
 import math, json, time
@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 from .sde import *
 from .simulate import *
 from .network import *
+from .matching import LatentFlow
 
 # %% ../nbs/04_metrics.ipynb #1f657a2e
 def as_paths(x, # trajectories `(T, batch, d)` or one trajectory `(T, d)`, tensor or array
@@ -290,31 +291,6 @@ def kaplan_yorke(lams, # Lyapunov exponents, any order
     return float(j) if j==len(l) else j + float(cs[j-1]/l[j].abs())
 
 # %% ../nbs/04_metrics.ipynb #24abc1a5
-_DPHI = dict(tanh=lambda x,a: 1-a*a, sigmoid=lambda x,a: a*(1-a), softplus=lambda x,a: torch.sigmoid(x))
-
-class LatentFlow:
-    "Latent drift `F(z) = M⁺ f_net(M z + c)` of a network, with closed-form Jacobian products, for `lyapunov_spectrum`."
-    def __init__(self, net, # an `RNN` without input drive
-                 dtype=torch.float64, # precision of the parameters (that of the integration)
-                ):
-        if getattr(net, 'B', None) is not None and getattr(net, 'u', None) is not None:
-            raise ValueError("net is driven by an input u(t): its latent flow is time-dependent; pass net_drift=lambda t,z: latent_drift(net, z, t) instead")
-        W,b,M,c,Mp = (getattr(net, a).detach().to(dtype) for a in ('W','b','M','c','Mp'))
-        self.M,self.c,self.A,self.r,self.P = M,c,Mp@W/net.tau,Mp@(b-c)/net.tau,Mp@M/net.tau
-        self.phi,self.d,self.name = net.phi,M.shape[1],'network'
-    def _act(self, z):
-        x = z@self.M.T + self.c
-        return x,PHI[self.phi](x)
-    def f(self, t, z):
-        "Latent drift at `z` `(batch, d)`."
-        _,a = self._act(z)
-        return a@self.A.T + self.r - z@self.P.T
-    def jvp(self, t, z, v):
-        "Jacobian products `∂F(z) v` for `z`, `v` `(batch, d)`."
-        x,a = self._act(z)
-        dphi = _DPHI[self.phi](x, a) if self.phi in _DPHI else torch.func.jvp(PHI[self.phi], (x,), (torch.ones_like(x),))[1]
-        return (dphi*(v@self.M.T))@self.A.T - v@self.P.T
-
 def plane_invariance(net, # an `RNN`
                      z, # latent states `(batch, d)` where the drift is checked
                     ):

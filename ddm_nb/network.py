@@ -56,22 +56,20 @@ class RNN(SDE, torch.nn.Module):
         if M.dim()!=2: raise ValueError(f"M must be an (N, d) matrix, got shape {tuple(M.shape)}; for d=1 pass M[:, None]")
         N,d = M.shape
         if W.shape!=(N,N) or b.shape!=(N,) or c.shape!=(N,): raise ValueError(f"shapes disagree: W {tuple(W.shape)}, b {tuple(b.shape)}, c {tuple(c.shape)} for M {tuple(M.shape)}; need W (N,N), b and c (N,)")
-        if phi not in PHI: raise ValueError(f"unknown nonlinearity {phi!r}; choose one of {list(PHI)}")
-        if not tau > 0: raise ValueError(f"time constant tau must be positive, got {tau}")
-        if off_noise < 0: raise ValueError(f"off-manifold noise must be non-negative, got {off_noise}")
-        for nm,a in dict(W=W, b=b, M=M, c=c).items():
-            if not torch.isfinite(a).all(): raise ValueError(f"{nm} has non-finite entries")
+        L,V,s,B = [None if a is None else _as_matrix(nm, a) for nm,a in dict(L=L, V=V, s=s, B=B).items()]
+        if L is not None and V is not None: raise ValueError("give the latent noise either as a constant loading L or as a state-dependent one (V, s), not both")
+        if V is not None and (s is None or s.shape!=(len(V),)): raise ValueError(f"a state-dependent loading V {tuple(V.shape)} needs its offset s of shape ({len(V)},), got {None if s is None else tuple(s.shape)}")
+        for nm,a in dict(W=W, b=b, M=M, c=c, L=L, V=V, s=s, B=B).items():
+            if a is not None and not torch.isfinite(a).all(): raise ValueError(f"{nm} has non-finite entries")
         self.W,self.b,self.M,self.c,self.tau,self.phi = W,b,M,c,float(tau),phi
         self.Mp = torch.linalg.pinv(M.double()).float()
         if torch.linalg.matrix_rank(M.double()) < d: raise ValueError("M must have full column rank")
-        self.L = None if L is None else torch.as_tensor(L, dtype=torch.float32)
-        self.V = None if V is None else torch.as_tensor(V, dtype=torch.float32)
-        self.s = None if s is None else torch.as_tensor(s, dtype=torch.float32)
+        self.L,self.V,self.s = L,V,s
         if self.L is None and self.V is None: self.L = torch.zeros(d, 1)
         self.m_lat = self.L.shape[1] if self.L is not None else int(m or d)
         if self.V is not None and self.V.shape!=(d*self.m_lat, N): raise ValueError(f"V must be (d*m, N)=({d*self.m_lat}, {N}), got {tuple(self.V.shape)}")
         self.off_noise = float(off_noise)
-        self.B = None if B is None else torch.as_tensor(B, dtype=torch.float32)
+        self.B = B
         if self.L is not None and (self.L.dim()!=2 or self.L.shape[0]!=d): raise ValueError(f"L must be a (d, m)=({d}, m) matrix, got shape {tuple(self.L.shape)}")
         if self.B is not None and (self.B.dim()!=2 or self.B.shape[0]!=N): raise ValueError(f"B must be an (N, p)=({N}, p) matrix, got shape {tuple(self.B.shape)}")
         self.u = u
@@ -209,6 +207,8 @@ def replace(self:RNN, **changes):
     "A copy of this network with `changes` (any argument of `RNN`), e.g. `net.replace(W=W_S)` or `net.replace(u=pulse)`."
     kw = dict(W=self.W, b=self.b, M=self.M, c=self.c, tau=self.tau, phi=self.phi, L=self.L if self.V is None else None, V=self.V, s=self.s,
               m=self.m_lat, off_noise=self.off_noise, B=self.B, u=self.u, meta=self.meta)
+    if changes.get('L') is not None: kw.update(V=None, s=None)   # a new loading replaces the old one, whichever kind it was
+    if changes.get('V') is not None: kw.update(L=None)
     bad = sorted(set(changes) - set(kw))
     if bad: raise TypeError(f"replace() got unknown argument(s) {bad}; RNN takes {list(kw)}")
     return RNN(**{**kw, **changes}).to(self.W.device)

@@ -52,10 +52,6 @@ def _installed_presets():
         except KeyError: pass
     for r in dict.fromkeys(roots): yield Path(r)/'share'/'ddm_nb'/'settings.ini'
 
-def _parse(v):
-    try: return ast.literal_eval(v)
-    except (ValueError, SyntaxError): return v
-
 # %% ../nbs/10_presets.ipynb #67143bba
 PRESET_KEYS = dict(system="target system, one of the zoo's names (" + ', '.join(SYSTEMS) + ")",
                    n="number of neurons N of the network (write N or n: keys are case-insensitive)", tau="network time constant τ (time units of the system)",
@@ -150,9 +146,9 @@ def get_preset(name:str=None, # preset name (None: the file's default)
         kw = {params[k.lower()]:v for k,v in kw.items()}
     p.update(name=name, system_name=sysname, system=get_system(sysname, **kw), system_params=kw)
     for k in ('n','samples','save_every','n_paths','seed'):
-        if k in p and (not isinstance(p[k], int) or p[k] < (0 if k=='seed' else 1)): raise ValueError(f"preset {name!r}: {k}={p[k]!r} must be a positive integer")
+        if k in p: p[k] = check_int(f"preset {name!r}: {k}", p[k], lo=0 if k=='seed' else 1)
     for k in ('tau','dt','t1'):
-        if k in p and not (isinstance(p[k], (int,float)) and p[k] > 0): raise ValueError(f"preset {name!r}: {k}={p[k]!r} must be a positive number")
+        if k in p: p[k] = check_num(f"preset {name!r}: {k}", p[k], lo=0, strict=True)
     for k in ('ridge','off_noise'):
         if k in p: check_num(f"preset {name!r}: {k}", p[k], lo=0)
     if 'method' in p and p['method'] not in METHODS: raise ValueError(f"preset {name!r}: unknown method {p['method']!r}; choose one of {list(METHODS)}")
@@ -196,7 +192,7 @@ def _foreign(out):
             if not (rel==Path('.') and dn.startswith('.ddm-nb-tmp')): bad.append(r + '/')
         for fn in fs:
             r = str(rel/fn)
-            if not ((r in files or r==MANIFEST and listed is not None) and not Path(root, fn).is_symlink()): bad.append(r)
+            if not ((r in files or r in (MANIFEST, MANIFEST + '.new') and listed is not None) and not Path(root, fn).is_symlink()): bad.append(r)   # .new: a manifest write cut short
     return sorted(bad)
 
 # %% ../nbs/10_presets.ipynb #8486f93d
@@ -233,7 +229,9 @@ def _signals_held():
     finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 def _write_manifest(folder, files):
-    (Path(folder)/MANIFEST).write_text(json.dumps(dict(tool='ddm-nb', version=__version__, files=sorted(files)), indent=1) + '\n', encoding='utf-8')
+    tmp = Path(folder)/(MANIFEST + '.new')   # written whole, then renamed: a crash never leaves half a manifest
+    tmp.write_text(json.dumps(dict(tool='ddm-nb', version=__version__, files=sorted(files)), indent=1) + '\n', encoding='utf-8')
+    os.replace(tmp, Path(folder)/MANIFEST)
 
 def commit_outdir(tmp, out):
     "Move the finished run `tmp` into `out` with a manifest of its files; of an earlier run there, only the files its manifest lists are replaced."

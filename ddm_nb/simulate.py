@@ -290,9 +290,11 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
                       progress:bool=False, # progress bar over the averaging time
                      ):
     "Lyapunov exponents of the deterministic drift of `sde`; returns `(mean (k,), per-trajectory (batch, k))`."
-    f,jv = getattr(sde, 'f', sde),getattr(sde, 'jvp', None)
+    t,dt,renorm,burn_in = check_num('t', t, lo=0, strict=True),check_num('dt', dt, lo=0, strict=True),check_num('renorm', renorm, lo=0, strict=True),check_num('burn_in', burn_in, lo=0)
+    if k is not None: k = check_int('k', k, lo=1)
     device = default_device(device)
-    if hasattr(sde, 'f'): sde = to_device(sde, device)
+    if hasattr(sde, 'f'): sde = to_device(sde, device)   # a moved copy: take f and jvp from it, not from the caller's object
+    f,jv = getattr(sde, 'f', sde),getattr(sde, 'jvp', None)
     y = torch.as_tensor(y0, dtype=dtype, device=device)
     y = y[None] if y.dim()==1 else y
     B,d = y.shape; k = k or d

@@ -21,12 +21,13 @@ def _imports(mod):
     for node in ast.walk(ast.parse((LIB/f'{mod}.py').read_text())):
         if isinstance(node, ast.ImportFrom):
             name = node.module or ''
-            if node.level == 1: out.add(name.split('.')[0] if name else '')
+            if node.level == 1 and name: out.add(name.split('.')[0])
+            elif node.level == 1: out.update(a.name for a in node.names)   # `from . import matching`: the names are modules (or `__version__`)
             elif name.startswith('ddm_nb.'): out.add(name.split('.')[1])
             elif name == 'ddm_nb': out.update(a.name for a in node.names)
         elif isinstance(node, ast.Import):
             out.update(a.name.split('.')[1] for a in node.names if a.name.startswith('ddm_nb.'))
-    return out - {'', '_modidx'}
+    return out - {'', '_modidx', '__version__'}
 
 def test_every_module_comes_from_a_notebook():
     mods = _modules()
