@@ -16,7 +16,7 @@ this script, so a rebuild after changing one notebook processes only that notebo
 `nbs/nbdev.yml` and `nbs/sidebar.yml` are refreshed with nbdev's own functions so `nbdev-docs` keeps working
 where Quarto is installed.
 
-    python tools/build_docs.py [--execute] [--force] [--only 00_sde ...] [--jobs 2] [--timeout 600]
+    python tools/build_docs.py [--execute] [--force] [--only 01_sde ...] [--jobs 2] [--timeout 600]
 
 `--jobs` and `--timeout` (seconds per notebook) default to $DDM_DOCS_JOBS (2) and $DDM_DOCS_NB_TIMEOUT (600).
 
@@ -45,7 +45,7 @@ def notebooks(nbs):
     return sorted(files, key=lambda p: (p.relative_to(nbs).as_posix() != 'index.ipynb', p.relative_to(nbs).as_posix()))
 
 def page_name(nb, nbs):
-    "nbdev's page name for `nb` (numeric prefix stripped: 00_sde.ipynb -> sde.html), relative to the site root"
+    "nbdev's page name for `nb` (numeric prefix stripped: 01_sde.ipynb -> sde.html), relative to the site root"
     from nbdev.config import nbpath2html
     return nbpath2html(nb.relative_to(nbs)).as_posix()
 
