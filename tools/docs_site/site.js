@@ -151,6 +151,11 @@
     panel.addEventListener('click', function (ev) { if (ev.target.closest('.ddm-result')) close(); });
     document.addEventListener('mousedown', function (ev) { if (!ev.target.closest('.ddm-search')) close(); });
     window.addEventListener('resize', function () { if (!panel.hidden) place(); });
+    window.addEventListener('scroll', function () { if (!panel.hidden) place(); }, {passive: true});   // narrow screens: the box scrolls
+    input.parentElement.addEventListener('focusout', function (ev) {   // Tab away from the box and its results: close them
+      if (!ev.relatedTarget || !input.parentElement.contains(ev.relatedTarget)) setTimeout(function () {
+        if (!input.parentElement.contains(document.activeElement)) close(); }, 0);
+    });
     document.addEventListener('keydown', function (ev) {     // "/" focuses the search box
       var t = ev.target.tagName;
       if (ev.key === '/' && !ev.ctrlKey && !ev.metaKey && t !== 'INPUT' && t !== 'TEXTAREA' && !ev.target.isContentEditable) {
