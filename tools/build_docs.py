@@ -179,7 +179,7 @@ def install_class_renderer():
     """Make nbdev's `show_doc` write classes as classes. fastcore's `DocmentText` writes every callable as `def Name(...)`,
     so an exception without `__init__` read `def FitWarning(*args, **kwargs)`: classes get `class_signature` instead.
     Applies where the nbdev config names no `renderer` of its own."""
-    import inspect
+    import inspect, re
     import nbdev.showdoc as sd
     base = sd.BasicMarkdownRenderer
     if getattr(base, '_ddm', False): return
@@ -189,7 +189,9 @@ def install_class_renderer():
         def __init__(self, sym, *a, **kw):
             super().__init__(sym, *a, **kw)
             self.bases = []
-            if inspect.isclass(self.sym): self.dm, self.bases = class_signature(self.sym, self.maxline)
+            if inspect.isclass(self.sym):
+                try: self.dm, self.bases = class_signature(self.sym, self.maxline)
+                except Exception: self.dm = re.sub(r'^(async )?def ', 'class ', str(self.dm))   # fastcore's parameters, as a class
             self.dm = str(self.dm).replace('__main__.', '')
         def _repr_markdown_(self):
             md, code = super()._repr_markdown_(), f'```python\n{self.dm}\n```'
@@ -447,7 +449,7 @@ def page_sections(body, heads, title):
 
 def write_search_index(pages):
     "`_docs/_static/search_index.js`: every page's sections (`page_sections`, saved by `render`), for the page's search box"
-    idx, n = dict(pages=[], sections=[]), 0
+    idx = dict(pages=[], sections=[])
     for p in pages:
         f = CACHE/'search'/f"{p['stem']}.json"
         if not (OUT/p['href']).exists() or not f.exists(): continue
