@@ -43,7 +43,9 @@ pytest: venv docs-deps
 
 test: sync nbtest pytest
 
-# the docs site, offline (no Quarto): nbs/*.ipynb with their committed outputs, nbdev-processed, rendered to _docs/*.html
+# the docs site, offline (no Quarto): nbs/*.ipynb with their committed outputs, nbdev-processed, rendered to _docs/*.html;
+# every page has a search box (index: _docs/_static/search_index.js, no server needed), its contents and click-to-enlarge
+# figures (tools/docs_site/). Open _docs/index.html directly, or serve it: python -m http.server -d _docs
 docs: venv
 	$(PY) tools/build_docs.py
 
@@ -61,7 +63,8 @@ docs-deps:
 	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null ) \
 	    || echo "docs-deps: WARNING: could not install chromium; tests/test_docs.py will not open the pages"; }
 
-# README.md from nbs/index.ipynb (tests/test_readme.py checks they agree)
+# README.md from nbs/index.ipynb, and README.pypi.md, the wheel's long description without relative links (tests/test_readme.py
+# and tests/test_packaging.py check they agree)
 readme: venv
 	$(PY) tools/readme.py
 

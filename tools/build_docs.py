@@ -7,9 +7,13 @@ Each notebook in `nbs/` becomes one HTML page:
    in pyproject's [tool.nbdev]: `#| slow`, `#| gpu`, `#| notest`, `#| eval: false`), in a subprocess per
    notebook with a timeout, two at a time;
 2. process it with nbdev's own doc processors (`nbdev.processors.FilterDefaults`: frontmatter, `show_doc`
-   API docs for exported symbols, `#| hide`/`#| export` cells removed, ...) -- what `nbdev-docs` feeds Quarto;
+   API docs for exported symbols, `#| hide`/`#| export` cells removed, ...) -- what `nbdev-docs` feeds Quarto --
+   with classes shown as `class Name(...)` and their bases (`install_class_renderer`: fastcore writes `def` for all);
 3. render it with nbconvert's `HTMLExporter` (lab template, figures embedded as PNG data, MathJax 3 served
-   from `_docs/_static/`, so pages need no network), with a sidebar listing every page.
+   from `_docs/_static/`, so pages need no network), with a sidebar listing every page and a search box, the
+   page's contents (`toc_html`) and figures that fill the text's width and enlarge on a click (`tools/docs_site/`);
+4. index every page's sections (prose, tables, API signatures and docstrings; `page_sections`) into
+   `_docs/_static/search_index.js`, a script the search box loads: no server, works from file://.
 
 Steps 1-2 are cached in `_docs/.cache/` by a hash of the notebook, the package sources, the nbdev config and
 this script, so a rebuild after changing one notebook processes only that notebook (unless `ddm_nb/` changed).
@@ -63,7 +67,8 @@ def common_hash(cfg):
         import tomllib
         nbdev_cfg = json.dumps(tomllib.loads(cfg.config_file.read_text()).get('tool', {}).get('nbdev', {}), sort_keys=True)
     except ImportError: nbdev_cfg = cfg.config_file.read_text()   # Python 3.10: the whole pyproject.toml
-    worker = ''.join(inspect.getsource(f) for f in (_skipped, work)) + SKIP_NOTE + KERNEL
+    worker = ''.join(inspect.getsource(f) for f in (_skipped, work, _public_name, _calls_own_init, _class_source, _field_comments,
+                                                      class_signature, install_class_renderer)) + SKIP_NOTE + KERNEL
     return _sha(worker, nbdev_cfg, *[f'{f.relative_to(ROOT)}'.encode() + f.read_bytes() for f in files if f.exists()])
 
 def first_title(nb_path):
@@ -99,6 +104,100 @@ def refresh_quarto_files():
     finally: os.chdir(cwd)
 
 # ---------------------------------------------------------------- worker: execute + nbdev-process one notebook
+
+def _public_name(t, home):
+    "How a base class reads in a signature: bare for builtins, typing and `home`'s own package, else its shortest public path"
+    import importlib
+    mod, nm = getattr(t, '__module__', '') or '', getattr(t, '__qualname__', getattr(t, '__name__', str(t)))
+    if mod in ('builtins', 'typing', '__main__') or mod.split('.')[0] == home.split('.')[0]: return nm
+    parts = mod.split('.')
+    for i in range(1, len(parts) + 1):
+        try:
+            if getattr(importlib.import_module('.'.join(parts[:i])), nm, None) is t: return f"{'.'.join(parts[:i])}.{nm}"
+        except Exception: pass
+    return f'{mod}.{nm}'
+
+def _calls_own_init(cls):
+    "Whether calling `cls` runs Python code of its own (an `__init__`/`__new__` of it or of a base written in Python, a dataclass)"
+    import dataclasses
+    if dataclasses.is_dataclass(cls): return True
+    for k in cls.__mro__:
+        if k is object or k.__module__ == 'builtins': return False     # dict, list, Exception...: the builtin's (*args, **kwargs)
+        if '__init__' in vars(k) or '__new__' in vars(k): return True
+    return False
+
+def _class_source(cls):
+    """Source of class `cls`, also for a class defined in the notebook's shell, as nbdev's show_doc sees it (`__main__`,
+    no file: `inspect.getsource` fails; IPython keeps each cell in `linecache`, where its methods point)"""
+    import ast, inspect, linecache, textwrap
+    try: return textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError): pass
+    files = [f.__code__.co_filename for f in vars(cls).values() if inspect.isfunction(f)
+             and f.__qualname__.startswith(cls.__qualname__ + '.') and not f.__code__.co_filename.startswith('<string')]
+    files += [f for f in reversed(list(linecache.cache)) if f not in files]   # no method of its own: the latest cell defining it
+    for f in files:
+        src = ''.join(linecache.getlines(f))
+        try: tree = ast.parse(src)
+        except (SyntaxError, ValueError): continue
+        node = next((n for n in reversed(tree.body) if isinstance(n, ast.ClassDef) and n.name == cls.__name__), None)
+        if node: return textwrap.dedent(''.join(src.splitlines(True)[node.lineno - 1:node.end_lineno]))   # whole lines: comments too
+    return ''
+
+def _field_comments(cls):
+    "`name: type # comment` fields of a dataclass's or NamedTuple's source, as {name: comment}"
+    import ast, io, tokenize
+    src = _class_source(cls)
+    if not src: return {}
+    try:
+        comments = {t.start[0]: t.string.lstrip('#').strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+        body = ast.parse(src).body[0].body
+    except (SyntaxError, tokenize.TokenError, IndexError, AttributeError): return {}
+    return {a.target.id: comments[a.lineno] for a in body if isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name) and a.lineno in comments}
+
+def class_signature(cls, maxline=110):
+    """`cls` as show_doc should write it: `class Name(params)` with their docments when calling it runs its own `__init__`
+    (or a dataclass's, a NamedTuple's fields), else `class Name(Base, ...)`; and its bases, for the first form"""
+    import dataclasses, inspect
+    from fastcore.basics import AttrDict
+    from fastcore.docments import DocmentText, _fmt_sig
+    bases = [b for b in getattr(cls, '__orig_bases__', cls.__bases__) if b is not object]
+    names = [_public_name(b, cls.__module__) for b in bases]
+    own = _calls_own_init(cls)
+    if own:
+        dt = DocmentText(cls, maxline=maxline, docstring=False)
+        if dataclasses.is_dataclass(cls) or (issubclass(cls, tuple) and hasattr(cls, '_fields')):
+            # fields: docments read a NamedTuple's `__init__`, and no dataclass's source in the notebook's shell
+            notes = _field_comments(cls)
+            dt.dm = AttrDict({k: AttrDict(docment=notes.get(k), anno=p.annotation, default=p.default, kind=p.kind)
+                              for k, p in inspect.signature(cls).parameters.items()})
+        params = dt.params
+        if [p for p, _ in params] and all(p.startswith('*') for p, _ in params): own = False   # (*args, **kwargs): says nothing
+    if not own: return f"class {cls.__name__}({', '.join(names)})", []
+    return _fmt_sig(cls.__name__, params, ')', maxline, prefix='class'), names
+
+def install_class_renderer():
+    """Make nbdev's `show_doc` write classes as classes. fastcore's `DocmentText` writes every callable as `def Name(...)`,
+    so an exception without `__init__` read `def FitWarning(*args, **kwargs)`: classes get `class_signature` instead.
+    Applies where the nbdev config names no `renderer` of its own."""
+    import inspect, re
+    import nbdev.showdoc as sd
+    base = sd.BasicMarkdownRenderer
+    if getattr(base, '_ddm', False): return
+    class ClassRenderer(base):
+        "nbdev's markdown renderer; classes as `class Name(...)` (with their bases), `__main__.` dropped from annotations"
+        _ddm = True
+        def __init__(self, sym, *a, **kw):
+            super().__init__(sym, *a, **kw)
+            self.bases = []
+            if inspect.isclass(self.sym):
+                try: self.dm, self.bases = class_signature(self.sym, self.maxline)
+                except Exception: self.dm = re.sub(r'^(async )?def ', 'class ', str(self.dm))   # fastcore's parameters, as a class
+            self.dm = str(self.dm).replace('__main__.', '')
+        def _repr_markdown_(self):
+            md, code = super()._repr_markdown_(), f'```python\n{self.dm}\n```'
+            if not self.bases or code not in md: return md
+            return md.replace(code, code + '\n\nBases: ' + ', '.join(f'`{b}`' for b in self.bases), 1)
+    sd.BasicMarkdownRenderer = ClassRenderer
 
 def _skipped(src, flags):
     "Indices of the cells nbdev-test would not run, with the flag that skips each (or '')"
@@ -164,6 +263,7 @@ def work(src, dst, timeout, execute=True, process=True):
     pnb = dict2nb(json.loads(nbformat.writes(nb)))
     pnb.path_ = str(src)
     os.environ['IN_TEST'] = '1'   # as nbdev's own doc processing does
+    if not cfg.get('renderer', None): install_class_renderer()
     try: FilterDefaults()(pnb)
     except Exception as e:
         errors.append(f'nbdev processing: {type(e).__name__}: {e}')
@@ -230,9 +330,14 @@ window.MathJax = {
 {%- endblock html_head_js_mathjax -%}
 {%- block extra_css -%}<link rel="stylesheet" href="{{ resources.ddm.prefix }}_static/site.css">{%- endblock extra_css -%}
 {%- block body_header -%}
-<body class="ddm-site" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<body class="ddm-site" data-root="{{ resources.ddm.prefix }}" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
 <nav class="ddm-sidebar" aria-label="pages">
 <a class="ddm-brand" href="{{ resources.ddm.prefix }}index.html">{{ resources.ddm.site }}</a>
+<div class="ddm-search" role="search">
+<input type="search" id="ddm-search-input" class="ddm-search-input" placeholder="Search the docs  ( / )" aria-label="Search the documentation"
+ autocomplete="off" spellcheck="false" role="combobox" aria-autocomplete="list" aria-controls="ddm-search-results" aria-expanded="false">
+<div id="ddm-search-results" class="ddm-search-results" role="listbox" aria-label="Search results" hidden></div>
+</div>
 <ul>
 {%- for p in resources.ddm.pages %}
 <li><a href="{{ resources.ddm.prefix }}{{ p.href }}"{% if p.href == resources.ddm.current %} class="active" aria-current="page"{% endif %}>{{ p.title | e }}</a></li>
@@ -243,6 +348,7 @@ window.MathJax = {
 {%- endblock body_header -%}
 {% block body_footer %}
 </main>
+<script src="{{ resources.ddm.prefix }}_static/site.js"></script>
 </body>
 {% endblock body_footer %}
 {% block input_group -%}
@@ -256,28 +362,102 @@ window.MathJax = {
 {%- endblock input_group %}
 """
 
-CSS = """
-body.ddm-site { margin: 0; background: var(--jp-layout-color0, #fff); }
-.ddm-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 15rem; overflow-y: auto; box-sizing: border-box;
-  padding: 1.25rem 1rem; background: #f6f7f9; border-right: 1px solid #e1e4e8; font: 14px/1.4 system-ui, sans-serif; }
-.ddm-sidebar ul { list-style: none; margin: 0; padding: 0; }
-.ddm-sidebar li a { display: block; padding: .3rem .5rem; border-radius: 4px; color: #24548f; text-decoration: none; }
-.ddm-sidebar li a:hover { background: #e8edf3; }
-.ddm-sidebar li a.active { background: #dde7f3; font-weight: 600; color: #173a63; }
-.ddm-brand { display: block; font-size: 1.25rem; font-weight: 700; color: #173a63; text-decoration: none; margin: 0 .5rem 1rem; }
-main.ddm-page { margin-left: 15rem; max-width: 62rem; padding: 1.5rem 2.5rem 4rem; box-sizing: border-box; }
-main.ddm-page > .jp-Cell:first-child blockquote { border-left: none; margin: 0; padding: 0; color: #555; font-size: 1.1em; }
-details.ddm-fold > summary { cursor: pointer; color: #666; font-size: .85em; margin: .25rem 0; }
-.ddm-skipped, .ddm-widget { color: #777; font-style: italic; font-size: .9em; margin: 0; }
-.jp-RenderedMarkdown table { margin: .5rem 0; }
-.jp-RenderedMarkdown pre { background: #f5f6f7; padding: .5rem .75rem; border-radius: 4px; overflow-x: auto; }
-.jp-InputArea, .jp-InputArea-editor { overflow: visible; }
-.jp-InputArea-editor .highlight pre { overflow-x: auto; }
-@media (max-width: 800px) {
-  .ddm-sidebar { position: static; width: auto; border-right: none; border-bottom: 1px solid #e1e4e8; }
-  main.ddm-page { margin-left: 0; padding: 1rem; }
-}
-"""
+ASSETS = Path(__file__).resolve().parent/'docs_site'   # site.css, site.js: the page's style and script
+
+# ---------------------------------------------------------------- contents of a page, search index
+
+_re_head = re.compile(r'<h([1-6])\s+id="([^"]*)"\s*>(.*?)</h\1>', re.S)
+_re_cell = re.compile(r'<div class="jp-Cell (jp-\w+Cell)\b')
+_re_anchor = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
+
+def _text(fragment): return ' '.join(html.unescape(re.sub(r'<[^>]+>', '', _re_anchor.sub('', fragment))).split())
+
+def outline(body):
+    """The headings of a rendered page, each id made unique (nbconvert names a section `fit` and the API entry `fit`
+    alike: the second becomes `fit-2`), as (page, [dict(level, id, text, api)]); `api`: a `show_doc` entry (a heading in
+    a code cell's output)"""
+    import bisect
+    cells = [(m.start(), m.group(1)) for m in _re_cell.finditer(body)]
+    starts = [c[0] for c in cells]
+    seen, heads, out, pos = set(), [], [], 0
+    for m in _re_head.finditer(body):
+        lvl, raw, inner = int(m.group(1)), m.group(2), m.group(3)
+        hid, k = html.unescape(raw), 1
+        while (hid if k == 1 else f'{hid}-{k}') in seen: k += 1
+        new = hid if k == 1 else f'{hid}-{k}'
+        seen.add(new)
+        if k > 1:
+            q = html.escape(new, quote=True)
+            inner = inner.replace(f'href="#{raw}"', f'href="#{q}"')
+            out += [body[pos:m.start()], f'<h{lvl} id="{q}">{inner}</h{lvl}>']; pos = m.end()
+        i = bisect.bisect_right(starts, m.start()) - 1
+        heads.append(dict(level=lvl, id=new, text=_text(inner), api=i >= 0 and cells[i][1] == 'jp-CodeCell'))
+    return ''.join(out) + body[pos:], heads
+
+def _href(hid):
+    from urllib.parse import quote
+    return '#' + quote(hid, safe="!$&'()*+,;=:@-._~/?%")   # nbconvert's ids are percent-encoded already
+
+def toc_html(heads):
+    "The page's table of contents: its title, sections (h2) and entries (h3), API entries marked"
+    items = [h for h in heads if h['level'] <= 3][:300]
+    if not items: return ''
+    lis = ''.join(f'<li class="ddm-toc-{h["level"]}{" ddm-toc-api" if h["api"] else ""}"><a href="{html.escape(_href(h["id"]))}">'
+                  f'{html.escape(h["text"])}</a></li>' for h in items)
+    return f'<nav class="ddm-toc" aria-label="Contents of this page"><p class="ddm-toc-title">On this page</p><ol>{lis}</ol></nav>\n'
+
+def add_toc(body, heads):
+    "Put the table of contents after the page's title cell (CSS moves it to a right-hand column on wide screens)"
+    toc = toc_html(heads)
+    cells = [m.start() for m in _re_cell.finditer(body)]
+    at = cells[1] if len(cells) > 1 else body.rindex('</main>')
+    return body[:at] + toc + body[at:]
+
+_SKIP_CLS = {'jp-InputArea-editor', 'jp-RenderedText', 'anchor-link', 'ddm-toc', 'jp-InputPrompt', 'jp-OutputPrompt', 'ddm-sidebar',
+             'ddm-skipped', 'ddm-widget'}
+_BLOCK = {'p', 'div', 'li', 'td', 'th', 'tr', 'pre', 'br', 'blockquote', 'dd', 'dt', 'table', 'ul', 'ol', 'details', 'summary'}
+
+def page_sections(body, heads, title):
+    """Searchable text of a rendered page, by section: [id, heading, kind, text] for the part before the first section
+    (kind 'page', id ''), each section ('section') and each API entry ('api', signature and docstring). Prose, tables and
+    markdown outputs are indexed; code, printed output, figures and display math are not."""
+    from bs4 import BeautifulSoup, NavigableString, Tag
+    a, b = body.find('<main'), body.rfind('</main>')
+    main = re.sub(r'(<img\b[^>]*?\bsrc=")data:[^"]*', r'\1', body[a:b] if a >= 0 and b > a else body)
+    soup = BeautifulSoup(main, 'html.parser')
+    api = {h['id'] for h in heads if h['api']}
+    secs, cur = [], ['', title, 'page', []]
+    def skipped(el):
+        for par in el.parents:
+            if par.name in ('script', 'style', 'nav', 'svg', 'mjx-container') or re.fullmatch(r'h[1-6]', par.name or ''): return True
+            if _SKIP_CLS & set(par.get('class') or ()): return True
+        return False
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            if re.fullmatch(r'h[2-6]', el.name) and el.get('id') and not skipped(el):
+                secs.append(cur)
+                cur = [el['id'], _text(str(el)), 'api' if el['id'] in api else 'section', []]
+            elif el.name in _BLOCK: cur[3].append(' ')
+        elif type(el) is NavigableString and not skipped(el): cur[3].append(str(el))
+    secs.append(cur)
+    res = []
+    for hid, head, kind, parts in secs:
+        text = re.sub(r'\$\$.*?\$\$|\\begin\{(\w+\*?)\}.*?\\end\{\1\}|\\\[.*?\\\]', ' ', ''.join(parts), flags=re.S)
+        text = ' '.join(text.split())[:20000]
+        if text or kind != 'page': res.append([hid, head, kind, text])
+    return res
+
+def write_search_index(pages):
+    "`_docs/_static/search_index.js`: every page's sections (`page_sections`, saved by `render`), for the page's search box"
+    idx = dict(pages=[], sections=[])
+    for p in pages:
+        f = CACHE/'search'/f"{p['stem']}.json"
+        if not (OUT/p['href']).exists() or not f.exists(): continue
+        idx['pages'].append(dict(href=p['href'], title=p['title']))
+        for sec in json.loads(f.read_text()): idx['sections'].append([len(idx['pages']) - 1, *sec])
+    js = OUT/'_static'/'search_index.js'
+    js.write_text('window.DDM_SEARCH_INDEX = ' + json.dumps(idx, ensure_ascii=False, separators=(',', ':')) + ';\n')
+    return len(idx['pages']), len(idx['sections']), js.stat().st_size
 
 def _exporter():
     from jinja2 import DictLoader
@@ -287,7 +467,7 @@ def _exporter():
                         exclude_input_prompt=True, exclude_output_prompt=True, theme='light')
 
 def write_static(nbs):
-    "MathJax 3 (from the `django-static-mathjax` wheel, a dev dependency) and the site CSS, into `_docs/_static/`"
+    "MathJax 3 (from the `django-static-mathjax` wheel, a dev dependency), the site's CSS and script, into `_docs/_static/`"
     try: import mathjax
     except ImportError: sys.exit('build_docs: MathJax not found: pip install -e ".[dev]" (needs django-static-mathjax)')
     src = Path(mathjax.__file__).parent/'static'/'mathjax'/'es5'/'tex-svg-full.js'
@@ -295,7 +475,8 @@ def write_static(nbs):
     dst.parent.mkdir(parents=True, exist_ok=True)
     if not dst.exists() or dst.stat().st_size != src.stat().st_size: shutil.copyfile(src, dst)
     extra = (nbs/'styles.css').read_text() if (nbs/'styles.css').exists() else ''
-    (OUT/'_static'/'site.css').write_text(CSS + '\n/* nbs/styles.css */\n' + extra)
+    (OUT/'_static'/'site.css').write_text((ASSETS/'site.css').read_text() + '\n/* nbs/styles.css */\n' + extra)
+    shutil.copyfile(ASSETS/'site.js', OUT/'_static'/'site.js')
 
 def render(pages, nbs, cfg):
     "Write every page; return the names of the pages that show errors"
@@ -317,14 +498,19 @@ def render(pages, nbs, cfg):
             nb.cells.insert(1, nbformat.v4.new_markdown_cell(f'**Error building this page:**\n\n{msg}'))
         body, _ = exp.from_notebook_node(nb, resources=res)
         if absolute.startswith('http'): body = body.replace(f'href="{absolute}', f'href="{prefix}')
+        body, heads = outline(body)
+        body = add_toc(body, heads)
+        (CACHE/'search').mkdir(parents=True, exist_ok=True)
+        (CACHE/'search'/f"{p['stem']}.json").write_text(json.dumps(page_sections(body, heads, p['title']), ensure_ascii=False))
         dst = OUT/p['href']
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(body)
+        _log(f"  rendered {p['href']} from {p['nb'].name}{p.get('how', '')}")
     return [p['href'] for p in pages if p['selected'] and p['errors']]
 
 # ---------------------------------------------------------------- driver
 
-def run_workers(todo, jobs, timeout, extra=()):
+def run_workers(todo, jobs, timeout, extra=(), verb='processing {nb}'):
     "Run `work` for each (nb, dst) in subprocesses, `jobs` at a time, each killed (with its kernel) after `timeout` s"
     running, done, todo = {}, {}, list(todo)
     while todo or running:
@@ -335,7 +521,7 @@ def run_workers(todo, jobs, timeout, extra=()):
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                   env={**os.environ, 'OMP_NUM_THREADS': '1' if jobs > 1 else os.environ.get('OMP_NUM_THREADS', '')})  # no oversubscription
             running[nb] = (pr, time.time(), log, dst)
-            _log(f'  executing {nb.name} ...')
+            _log(f'  {verb.format(nb=nb.name)} ...')
         time.sleep(0.2)
         for nb, (pr, t0, log, dst) in list(running.items()):
             rc = pr.poll()
@@ -368,11 +554,19 @@ def build(force=False, only=None, jobs=2, timeout=600, execute=False):
         p['selected'] = not only or any(o in nb.name for o in only)
         pages.append(p)
         if not p['selected']: continue
-        if force or not cached.exists():
+        p['cached'] = not force and cached.exists()
+        p['how'] = ((', executed in an earlier build (cache)' if p['cached'] else ', executed now') if execute else
+                    "'s committed outputs" + (' (processed in an earlier build: cache)' if p['cached'] else ''))
+        if not p['cached']:
             for old in [*CACHE.glob(f'{stem}.*.ipynb'), *CACHE.glob(f'{stem}.*.log')]: old.unlink()
             todo.append((nb, CACHE/f'{stem}.{key}.tmp.ipynb'))
-    _log(f'build_docs: {len(pages)} pages, {len(todo)} to {"execute" if execute else "process (committed outputs)"} ({jobs} at a time, {timeout}s each)')
-    done = run_workers(todo, jobs, timeout, extra=() if execute else ('--no-exec',))
+    n_cached = sum(p['selected'] for p in pages) - len(todo)
+    how = ('executing them in a kernel, then nbdev doc processing' if execute else
+           "from their committed outputs (nothing re-executed; nbdev's doc processing runs the exported cells for show_doc)")
+    _log(f'build_docs: {len(pages)} notebooks; {len(todo)} to process {how}, {jobs} at a time, {timeout}s limit each'
+         + (f'; {n_cached} unchanged, from the cache' if n_cached else ''))
+    done = run_workers(todo, jobs, timeout, extra=() if execute else ('--no-exec',),
+                       verb='executing {nb}' if execute else 'processing {nb} from its committed outputs')
     for p in pages:
         tmp = p['proc'].with_name(p['proc'].name.replace('.ipynb', '.tmp.ipynb'))
         if p['nb'] in done:
@@ -388,14 +582,18 @@ def build(force=False, only=None, jobs=2, timeout=600, execute=False):
                 else: tmp.replace(p['proc']); log.unlink(missing_ok=True)
             else: p['proc'] = None
     write_static(nbs)
+    n = sum(p['selected'] for p in pages)
+    _log(f'build_docs: rendering {n} page{"s" * (n != 1)} to HTML')
     failed = render(pages, nbs, cfg)
+    n_pages, n_secs, size = write_search_index(pages)
+    _log(f'build_docs: search index of {n_secs} sections from {n_pages} pages: {OUT.relative_to(ROOT)}/_static/search_index.js ({size/1e3:.0f} kB)')
     if not only:   # drop pages of notebooks that are gone
         keep = {p['href'] for p in pages}
         for f in OUT.glob('*.html'):
             if f.name not in keep: f.unlink()
     (OUT/'pages.json').write_text(json.dumps([dict(page=p['href'], notebook=p['nb'].relative_to(ROOT).as_posix(),
         title=p['title'], errors=p['errors']) for p in pages], indent=1))
-    _log(f'build_docs: wrote {sum(p["selected"] for p in pages)} pages to {OUT.relative_to(ROOT)}/ in {time.time()-t0:.0f}s')
+    _log(f'build_docs: wrote {n} page{"s" * (n != 1)} to {OUT.relative_to(ROOT)}/ in {time.time()-t0:.0f}s')
     if failed:
         for p in pages:
             for e in p['errors']: _log(f'  ERROR {p["nb"].name}: {_brief(e)}')
