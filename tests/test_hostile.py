@@ -409,7 +409,7 @@ def test_presets_found_wherever_pip_installs(tmp_path):
     import shutil
     src,whl,site = tmp_path/'src',tmp_path/'whl',tmp_path/'site'
     shutil.copytree(ROOT/'ddm_nb', src/'ddm_nb', ignore=shutil.ignore_patterns('__pycache__'))   # build a copy: the build leaves folders behind
-    for f in ('pyproject.toml', 'README.md', 'settings.ini'): shutil.copy(ROOT/f, src/f)
+    for f in ('pyproject.toml', 'README.md', 'README.pypi.md', 'settings.ini'): shutil.copy(ROOT/f, src/f)
     pip = [sys.executable, '-m', 'pip', '-q', '--disable-pip-version-check']
     subprocess.run([*pip, 'wheel', '--no-deps', '--no-build-isolation', '-w', whl, src], check=True, capture_output=True, cwd=tmp_path)
     subprocess.run([*pip, 'install', '--no-deps', '--target', site, next(whl.glob('ddm_nb-*.whl'))], check=True, capture_output=True, cwd=tmp_path)
