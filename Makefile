@@ -22,10 +22,11 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/ddm demo $(PRESET) --out $(OUT) $(if $(DEVICE),--device $(DEVICE))
 
-# notebooks clean and in sync with ddm_nb/: nbdev-clean, nbdev-export and the presets' package copy must change nothing
+# notebooks clean and in sync with ddm_nb/: nbdev-clean, nbdev-export, the presets file's generated header and its package copy must change nothing
 sync: venv
 	@sum() { find nbs ddm_nb -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.ini' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | sort | xargs sha1sum | sha1sum; }; \
-	before=$$(sum); $(BIN)/nbdev-clean && $(BIN)/nbdev-export && cp settings.ini ddm_nb/settings.ini; after=$$(sum); \
+	before=$$(sum); $(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(PY) -c 'from ddm_nb.presets import write_settings_header as w; w("settings.ini")' \
+	  && cp settings.ini ddm_nb/settings.ini; after=$$(sum); \
 	if [ "$$before" != "$$after" ]; then \
 	  echo "ERROR: notebooks were not clean or ddm_nb/ was out of date with nbs/."; \
 	  echo "       nbdev-clean + nbdev-export changed files (now fixed in your tree): review and commit them."; \

@@ -9,7 +9,8 @@ shared machines this runs on vary by 10-15% from minute to minute. Each run is t
 `seconds` / `cpu_seconds` fields of its metrics.json (set-up, i.e. Python start and imports, excluded), and the command's
 own wall time (set-up included) is measured here. Under load, `--load` extra processes (`python -c 'while 1: pass'`)
 are started by this script and killed at the end. The JSON (default bench/results/demo-<device>.json) also holds the
-calibration of the cost model behind `ddm presets` (`ddm_nb.presets.COST`) and the metrics of each run.
+calibration of the cost model behind `ddm presets` (`ddm_nb.cost.calibrate`; copy it into `COST` in nbs/16_cost.ipynb,
+which tests/test_demo_cli.py checks) and the metrics of each run.
 """
 import argparse, json, math, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 # tolerances for "the same metrics" (see bench/README.md): unchanged computations must agree to rounding; the Lyapunov
-# estimates are finite-time averages, so they are held to the tolerances 04_metrics asserts against the Lorenz reference
+# estimates are finite-time averages, so they are held to the tolerances 07_metrics asserts against the Lorenz reference
 TOL = dict(rel=1e-6, lyap1=0.05*0.9056, lyap2=0.05, lyap3=0.05*14.572, kaplan_yorke=0.01)
 
 def machine():
@@ -53,19 +54,6 @@ def compare_metrics(new, old):
             tol = TOL['kaplan_yorke'] if k.startswith('kaplan_yorke') else TOL['rel']*max(abs(old[k]), 1e-12)
             res[k] = dict(new=v, old=old[k], diff=abs(v-old[k]), tol=tol, ok=abs(v-old[k]) <= tol)
     return res
-
-def calibrate(rep, quick=False):
-    "Seconds per unit of work (ddm_nb.presets.work_units) from one run's stage CPU times (one thread: on a quiet machine, its wall times): the constants of `COST`."
-    from ddm_nb.presets import get_preset, work_units
-    p = get_preset(rep['preset'])
-    u,s = work_units(p, quick),rep['cpu_seconds']
-    sim_t,sim_n = s['simulate_target'],s['simulate_network']
-    step = sim_t/(u['step']/2)                       # a target step: overhead only (d ≤ 3)
-    flop = max(sim_n - step*u['step']/2, 1e-9)/(u['flop'] - 1.25*p['samples']*p['n']**2)
-    fit_step = max(s['fit'] - flop*1.25*p['samples']*p['n']**2, 1e-9)/u['fit_step']
-    lyap = (s.get('lyapunov_target', 0)+s.get('lyapunov_net', 0))/u['lyap_step'] if u['lyap_step'] else 0.
-    return dict(step=float(f'{step:.3g}'), flop=float(f'{flop:.3g}'), fit_step=float(f'{fit_step:.3g}'), point=float(f"{s['metrics']/u['point']:.3g}"),
-                lyap_step=float(f'{lyap:.3g}'), figures=round(s['figures']+s['save'], 2))
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,7 +94,7 @@ def main(argv=None):
             cmpm = compare_metrics({**rep['metrics'], 'drift_error': rep['fit']['drift_error']}, {**base['metrics'], 'drift_error': base['fit']['drift_error']})
             run['vs_baseline'] = dict(file=a.baseline, all_within_tolerance=all(v['ok'] for v in cmpm.values()), metrics=cmpm)
         ref = rep['references'].get('lyapunov')
-        if ref:  # the tolerances 04_metrics asserts against the Lorenz reference
+        if ref:  # the tolerances 07_metrics asserts against the Lorenz reference
             run['vs_reference'] = {k: dict(value=rep['metrics'][k], reference=ref, tol=[TOL['lyap1'], TOL['lyap2'], TOL['lyap3']],
                                            ok=all(abs(a-b) <= t for a,b,t in zip(rep['metrics'][k], ref, [TOL['lyap1'], TOL['lyap2'], TOL['lyap3']])))
                                    for k in ('lyapunov_target', 'lyapunov_net') if k in rep['metrics']}
@@ -115,9 +103,12 @@ def main(argv=None):
               '  '.join(f'{k} {v:.2f}' for k,v in stages.items()), flush=True)
         if a.baseline: print(f"       metrics within tolerance of {a.baseline}: {run['vs_baseline']['all_within_tolerance']}")
     if 'quiet' in res['runs']:
-        from ddm_nb.presets import COST, estimate_seconds, get_preset
-        res['calibration'] = calibrate(dict(preset=a.preset or 'lorenz', cpu_seconds=res['runs']['quiet']['cpu_s']), a.quick)
+        from ddm_nb.cost import COST, calibrate, estimate_seconds
+        from ddm_nb.presets import get_preset
+        res['calibration'] = calibrate(a.preset or 'lorenz', res['runs']['quiet']['cpu_s'], a.quick)
         res['cost_model_now'] = {k:v for k,v in COST.items()}
+        if {k: COST.get(k) for k in res['calibration']} != res['calibration']:
+            print(f"the cost model moved: set COST in nbs/16_cost.ipynb to {dict(machine=COST['machine'], **res['calibration'])} (tests/test_demo_cli.py checks it)")
         res['estimate_with_cost_model_now_s'] = round(estimate_seconds(get_preset(a.preset), a.quick), 1)
     out = Path(a.out or ROOT/'bench'/'results'/f"demo{'-quick' if a.quick else ''}-cpu.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,8 @@ from ddm_nb.sde import *
 from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum
 from ddm_nb.network import RNN, save_net, load_net
 from ddm_nb.matching import fit, fit_data, random_embedding, Ridge, Adam
-from ddm_nb.presets import get_preset, list_presets, presets_path, atomic_outdir, commit_outdir, MANIFEST, PRESET_KEYS, _installed_presets
+from ddm_nb.presets import get_preset, list_presets, presets_path, PRESET_KEYS, settings_header, _installed_presets
+from ddm_nb.outdir import OutDir, MANIFEST
 from ddm_nb.cli import main
 from ddm_nb.presets import check_preset_grid
 
@@ -145,7 +146,7 @@ def test_hopf_omega_zero_is_valid():
     assert s.t_scale == 0.5 and 'period' not in s.refs and s.refs['radius'] == 1.
     ts,ys = simulate(s, s.y0, 1., 0.01, n_paths=4, seed=0, device='cpu')
     assert torch.isfinite(ys).all() and abs(float(ys[-1].norm(dim=-1).mean()) - 1) < 0.1   # stays on the ring
-    assert get_preset('hopf', **{'system.omega': 0})['system'].omega == 0.
+    assert get_preset('hopf', **{'system.omega': 0}).sde.omega == 0.
     assert check_preset_grid('hopf', {'system.omega': [0., 1., 2.]})['system.omega'] == [0., 1., 2.]
 
 FLOATS = st.one_of(st.floats(-1e30, 1e30, allow_subnormal=False), st.sampled_from([math.nan, math.inf, -math.inf]))   # within float32's range, or not a number
@@ -287,6 +288,11 @@ def test_presets_shipped_as_package_data():
     cands = list(_installed_presets())
     assert cands[0] == pkg and any('.local' in str(c) or 'user' in str(c).lower() for c in cands[1:]) or os.name!='posix'
 
+def test_presets_header_is_generated():
+    "The comment atop settings.ini is `settings_header()`, generated from the keys of `Preset` (make sync rewrites it)."
+    text = (ROOT/'settings.ini').read_text()
+    assert text.startswith(settings_header()) and not text[len(settings_header()):].startswith('#'), "settings.ini's header is stale: run make sync"
+
 @pytest.mark.parametrize('text,name,words', [
     ('n = 3\n[a]\nsystem = hopf\n', 'a', ['line 1', 'before any [section] header']),
     ('[a]\nsystem = hopf\nn = 8\nn = 9\n', 'a', ['line 4', "sets 'n' twice"]),
@@ -304,25 +310,32 @@ def test_bad_presets_file(tmp_path, text, name, words):
 
 def test_one_bad_preset_spares_the_others(tmp_path):
     f = tmp_path/'p.ini'; f.write_text('[ddm]\ndefault = good\n[bad]\nsystem = hopf\nn = 8\nn = 9\n[good]\nsystem = hopf\nn = 16\n')
-    assert list_presets(f) == ['bad', 'good'] and get_preset('good', f)['n'] == 16
+    assert list_presets(f) == ['bad', 'good'] and get_preset('good', f).n == 16
     with pytest.raises(ValueError, match='line 6'): get_preset('bad', f)
 
 # output folders
 def test_outdir_rule(tmp_path):
     (tmp_path/'user.txt').write_text('mine')
-    with pytest.raises(FileExistsError, match=r'holds files ddm-nb did not write \(user.txt\)'): atomic_outdir(tmp_path)
-    with pytest.raises(NotADirectoryError, match='not a folder'): atomic_outdir(tmp_path/'user.txt')
-    o = tmp_path/'run'; t = atomic_outdir(o); (t/'sub').mkdir(); (t/'sub'/'a.png').write_text('1'); (t/'x.json').write_text('1'); commit_outdir(t, o)
+    with pytest.raises(FileExistsError, match=r'holds files ddm-nb did not write \(user.txt\)'): OutDir(tmp_path)
+    with pytest.raises(NotADirectoryError, match='not a folder'): OutDir(tmp_path/'user.txt')
+    o = tmp_path/'run'
+    with OutDir(o) as t: (t/'sub').mkdir(); (t/'sub'/'a.png').write_text('1'); (t/'x.json').write_text('1')
     assert json.loads((o/MANIFEST).read_text())['files'] == ['sub/a.png', 'x.json']
-    t = atomic_outdir(o); (t/'y.json').write_text('2'); commit_outdir(t, o)        # replaces only what the manifest lists
+    with OutDir(o) as t: (t/'y.json').write_text('2')        # replaces only what the manifest lists
     assert sorted(os.listdir(o)) == [MANIFEST, 'y.json']
     (o/'sub').mkdir(); (o/'sub'/'mine.txt').write_text('mine')
-    with pytest.raises(FileExistsError, match='sub/'): atomic_outdir(o)
+    with pytest.raises(FileExistsError, match='sub/'): OutDir(o)
     (o/'sub'/'mine.txt').unlink(); (o/'sub').rmdir(); (o/'link').symlink_to(tmp_path/'user.txt')
-    with pytest.raises(FileExistsError, match='link'): atomic_outdir(o)
-    with pytest.raises(ValueError, match='atomic_outdir'): commit_outdir(tmp_path, o)   # not one of ours: never moved or removed
+    with pytest.raises(FileExistsError, match='link'): OutDir(o)
+    (o/'link').unlink()
+    with pytest.raises(ZeroDivisionError):                       # a failed run: `out` as it was, no temporary folder left
+        with OutDir(o) as t: (t/'z.json').write_text('3'); 1/0
+    with pytest.raises(FileExistsError, match=r'now holds files ddm-nb did not write \(late.txt\)'):   # a user's file arrived during the run
+        with OutDir(o) as t: (t/'w.json').write_text('4'); (o/'late.txt').write_text('mine')
+    assert sorted(os.listdir(o)) == [MANIFEST, 'late.txt', 'y.json'] and (o/'late.txt').read_text() == 'mine'
     assert (tmp_path/'user.txt').read_text() == 'mine'
-    e = tmp_path/'empty'; e.mkdir(); t = atomic_outdir(e); (t/'z').write_text('3'); commit_outdir(t, e)
+    e = tmp_path/'empty'; e.mkdir()
+    with OutDir(e) as t: (t/'z').write_text('3')
     assert sorted(os.listdir(e)) == [MANIFEST, 'z'] and sorted(os.listdir(tmp_path)) == ['empty', 'run', 'user.txt']
 
 def test_outdir_from_before_manifests(tmp_path):
@@ -331,12 +344,12 @@ def test_outdir_from_before_manifests(tmp_path):
     for f in ('attractor.png', 'compare.png', 'network.pt', 'trajectories.png', 'vector_field.png'): (o/f).write_bytes(b'x')
     (o/'metrics.json').write_text(json.dumps(dict(preset='hopf', fit={}, metrics={})))
     (o/'notes.txt').write_text('mine')
-    with pytest.raises(FileExistsError, match='did not write'): atomic_outdir(o)
+    with pytest.raises(FileExistsError, match='did not write'): OutDir(o)
     (o/'notes.txt').unlink()
-    t = atomic_outdir(o); (t/'metrics.json').write_text('{}'); commit_outdir(t, o)
+    with OutDir(o) as t: (t/'metrics.json').write_text('{}')
     assert sorted(os.listdir(o)) == [MANIFEST, 'metrics.json']
     p = tmp_path/'other'; p.mkdir(); (p/'metrics.json').write_text('{"mine": 1}')   # same name, not our report
-    with pytest.raises(FileExistsError, match='metrics.json'): atomic_outdir(p)
+    with pytest.raises(FileExistsError, match='metrics.json'): OutDir(p)
 
 # the command line
 def one_line_error(r, *words):
@@ -398,7 +411,8 @@ def test_cli_broken_presets_file(tmp_path):
     r = run_ddm('presets', '--presets', str(f), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     rows = {l.split()[0].rstrip(':'): l for l in r.stdout.splitlines()[1:] if l.strip() and not l.startswith('(')}
-    assert set(rows) == {'bad', 'good'} and 'BROKEN' in rows['bad'] and "'n' twice" in rows['bad'] and 'INCOMPLETE' in rows['good'] and "'n'" in rows['good'], r.stdout
+    assert set(rows) == {'bad', 'good'} and 'BROKEN' in rows['bad'] and "'n' twice" in rows['bad'], r.stdout
+    assert rows['good'].split()[1:3] == ['hopf', '256'], r.stdout   # a preset that sets only its system takes the defaults
     one_line_error(run_ddm('demo', 'bad', '--presets', str(f), '--out', 'o', cwd=tmp_path), str(f), 'line 6', "'n' twice")
     f.write_text('system = hopf\n')
     one_line_error(run_ddm('presets', '--presets', str(f), cwd=tmp_path), str(f), 'line 1')
