@@ -18,8 +18,9 @@ from .checks import *
 from .sde import *
 from .simulate import *
 from .network import *
+from .solvers import *
 from .matching import *
-from .metrics import Metrics, _plain, compare, compare_figure, lyapunov_metrics
+from .metrics import Metrics, compare, lyapunov_metrics
 from . import __version__
 from .plots import *
 from .sweep import *
@@ -147,7 +148,7 @@ def get_preset(name:str=None, # preset name (None: the file's default)
         kw = {params[k.lower()]:v for k,v in kw.items()}
     p.update(name=name, system_name=sysname, system=get_system(sysname, **kw), system_params=kw)
     for k in ('n','samples','save_every','n_paths','seed'):
-        if k in p: p[k] = check_int(f"preset {name!r}: {k}", p[k], lo=0 if k=='seed' else 1)
+        if k in p: p[k] = check_int(f"preset {name!r}: {k}", p[k], lo=0 if k=='seed' else MIN_SAMPLES if k=='samples' else 1)
     for k in ('tau','dt','t1'):
         if k in p: p[k] = check_num(f"preset {name!r}: {k}", p[k], lo=0, strict=True)
     for k in ('ridge','off_noise'):
@@ -339,16 +340,16 @@ def demo(preset:str=None, # preset name (default: the file's default, Lorenz)
         burn = min(2*sde.t_scale, float(p['t1'])/4)
         msec = {}
         with st('metrics', 'metrics: D_stsp, D_H, moments, autocorrelation, Kramers–Moyal') as note:
-            m,_ = compare(ts, zt, zn, reference=zr, burn_in=burn, plot=False, seconds=msec)
+            m = compare(ts, zt, zn, reference=zr, burn_in=burn, seconds=msec)
             note['msg'] = f"D_stsp {m['d_stsp']:.3f} (floor {m['d_stsp_floor']:.3f}), D_H {m['d_hellinger']:.3f} (floor {m['d_hellinger_floor']:.3f})"
         keep = ts >= ts[0]+burn-1e-9
         if chaotic:
-            lk = dict(n_starts=lyap['n'], t=lyap['t'], device=device, progress=progress)
+            lk = dict(lyap=Lyap(t=lyap['t'], n_starts=lyap['n']), device=device, progress=progress)
             for who,drift,z in (('target', sde, zt), ('net', net, zn)):
                 with st(f'lyapunov_{who}', f"Lyapunov spectrum of the {'target' if who=='target' else 'network'}: {lyap['n']} starts × {lyap['t']:g} time units") as note:
                     m.update(lyapunov_metrics(drift, z[keep].double(), who, **lk))
                     note['msg'] = 'λ = (' + ', '.join(f'{v:.3f}' for v in m[f'lyapunov_{who}']) + ')'
-            m = Metrics({k: _plain(v) for k,v in m.items()})
+            m = Metrics({k: to_plain(v) for k,v in m.items()})
         with st('figures', 'figures: compare, trajectories, attractor, vector field'):
             fig = compare_figure(ts[keep], zt[keep].double(), zn[keep].double())
             fig.savefig(tmp/'compare.png', dpi=100, bbox_inches='tight'); plt.close(fig)
