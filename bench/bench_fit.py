@@ -24,7 +24,8 @@ def lorenz_z(K, seed=0):
 def one_fit(N, K, device, threads, sample=False):
     "Fit N neurons from K samples (+K/4 held out); time, errors, peak memory above the warmed-up baseline."
     from ddm_nb.sde import Lorenz
-    from ddm_nb.matching import fit, sample_target
+    from ddm_nb.sampler import sample_target
+    from ddm_nb.matching import fit
     torch.set_num_threads(threads)
     lor,z = Lorenz(),lorenz_z(int(K*1.25))
     fit(lor, 64, tau=0.05, z=z[:2000], device=device)        # warm-up: every code path touched once
@@ -44,7 +45,7 @@ def one_fit(N, K, device, threads, sample=False):
 def precision(N, K, device, threads, chunk=8192, jitter=1e-5, refine=3):
     "Held-out drift error of the ridge with float64 (the library) against float32 features, same samples and embedding."
     from ddm_nb.sde import Lorenz
-    from ddm_nb.matching import _ridge, random_embedding, drift_errors
+    from ddm_nb.solvers import ridge_fit, random_embedding, drift_errors
     from ddm_nb.network import RNN
     torch.set_num_threads(threads)
     from ddm_nb.simulate import to_device
@@ -55,11 +56,11 @@ def precision(N, K, device, threads, chunk=8192, jitter=1e-5, refine=3):
         zc = ztr[i:j]; return torch.tanh(zc@M.T + c).to(dt), (tau*lor.f(0., zc) + zc).to(dt)
     def err(A, beta): return drift_errors(RNN(M@A.float(), M@beta.float() + c, M, c, tau=tau), lor, zte)[0]
     res = {}
-    sync(device); t = time.perf_counter(); A,beta = _ridge(lambda i,j: data(i, j, torch.float32), 1e-8, K=K, chunk=chunk); sync(device)
+    sync(device); t = time.perf_counter(); A,beta = ridge_fit(lambda i,j: data(i, j, torch.float32), 1e-8, K=K, chunk=chunk); sync(device)
     res['float64'] = dict(seconds=time.perf_counter()-t, drift_error=err(A, beta))
     sync(device); t = time.perf_counter()
     G = H = None
-    for i in range(0, K, chunk):                      # float32 products, float64 accumulation, shifted sums as in _ridge
+    for i in range(0, K, chunk):                      # float32 products, float64 accumulation, shifted sums as in ridge_fit
         P,Y = data(i, min(i+chunk, K), torch.float32)
         if G is None:
             s,sy = P.mean(0),Y.mean(0)

@@ -124,7 +124,8 @@ def sparse_memory(device, N=256, B=256):
 def _train_peak(N, B, device):
     "Peak memory (MiB) of `fit(solver=Adam(...))` with minibatch `B` (and 1.25 B samples), above this process's baseline."
     from ddm_nb.sde import Lorenz
-    from ddm_nb.matching import fit, Adam
+    from ddm_nb.solvers import Adam
+    from ddm_nb.matching import fit
     z = torch.randn(int(1.25*B), 3)*torch.tensor([8., 9., 8.5]) + torch.tensor([0., 0., 23.5])
     if torch.device(device).type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()/2**20
     else: base = peak_memory(device)

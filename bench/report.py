@@ -151,7 +151,7 @@ def bench_readme():
         runs = dm['runs']
         L += ['', f"## The demo's stages (`demo-cpu.json`, {dm['machine']['cpu']}, {dm['machine']['cores']} cores, torch {dm['machine']['torch']}, {dm['date']})", '',
               f"`{dm['command']}` runs `{dm['demo']}` with the venv present, " + ' and '.join('alone' if r['extra_processes'] == 0 else f"beside {r['extra_processes']} busy processes that it starts and stops itself" for r in runs.values()) + ";",
-              "each stage's wall time, then its CPU time. The network's Lyapunov exponents come from its checked-invariant latent flow (`LatentFlow`, notebook 03; the check is notebook 07).", '',
+              "each stage's wall time, then its CPU time. The network's Lyapunov exponents come from its checked-invariant latent flow (`LatentSDE`, notebook 03; the check is notebook 07).", '',
               '| stage | ' + ' | '.join(f'{k}: wall | {k}: CPU' for k in runs) + ' |', '|---|' + '---|---|'*len(runs)]
         first = next(iter(runs.values()))
         for st in first['stages_s']:
@@ -164,7 +164,7 @@ def bench_readme():
             ly = [k for k in vb['metrics'] if k.startswith(('lyapunov', 'kaplan'))]
             st = [k for k in vb['metrics'] if k not in ly]
             L += ['', f"Metrics against the recorded baseline of an earlier code (`{vb['file']}`): the statistical ones ({', '.join(st)}) are held to rounding, so they flag any change "
-                  f"to the fitted network or to the simulated realisations; within: {all(vb['metrics'][k]['ok'] for k in st)}. The Lyapunov exponents, held to the tolerances 07_metrics "
+                  f"to the fitted network or to the simulated realisations; within: {all(vb['metrics'][k]['ok'] for k in st)}. The Lyapunov exponents, held to the tolerances 04_metrics "
                   f"asserts: within: {all(vb['metrics'][k]['ok'] for k in ly)}."]
             m = first['metrics']
             if 'd_stsp_floor' in m: L += ['', f"Divergences of this run beside their floor (the same estimator between the target and an independent run of it): D_stsp {m['d_stsp']:.3f} (floor {m['d_stsp_floor']:.3f}), D_H {m['d_hellinger']:.3f} (floor {m['d_hellinger_floor']:.3f})."]

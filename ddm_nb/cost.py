@@ -22,7 +22,7 @@ def work_units(p:Preset, # a preset (`get_preset`)
     per = math.ceil(1.25*K/min(int(1.25*K), 256))
     ly = DEMO_LYAPUNOV['quick' if quick else 'full']
     return dict(step=2*steps, flop=steps*ev*B*N*N + 1.25*K*N*N, fit_step=2000 + 100*per,
-                point=(steps//p.save_every)*B, lyap_step=2*round(1.2*ly['t']/ly['dt']) if chaotic(p) else 0, figures=1)
+                point=(steps//p.save_every)*B, lyap_step=2*round(1.2*ly.t/ly.dt) if chaotic(p) else 0, figures=1)
 
 # %% ../nbs/16_cost.ipynb #d61aa58c
 def calibrate(preset:str, # the preset the benchmark ran

@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt
 from .sde import *
 from .simulate import *
 from .network import *
-from .metrics import as_paths, _step, grid_cells
+from .checks import *
+from .metrics import grid_cells
 
 # %% ../nbs/08_decompositions.ipynb #2b1c969e
 def split_connectivity(W # connectivity `(N, N)`
@@ -80,7 +81,7 @@ def ablate(net, # an `RNN`
            keep:str='S', # 'S' keeps the symmetric part of W, 'A' the antisymmetric part
           ):
     "A copy of `net` whose connectivity is only the symmetric (`'S'`) or antisymmetric (`'A'`) part of `net.W`."
-    if keep not in ('S','A'): raise ValueError(f"keep must be 'S' (symmetric part) or 'A' (antisymmetric part), got {keep!r}")
+    check_choice("keep ('S': the symmetric part, 'A': the antisymmetric part)", keep, ('S', 'A'))
     WS,WA = split_connectivity(net.W)
     return net.replace(W=WS if keep=='S' else WA, meta=dict(net.meta, ablated=keep))
 
@@ -145,7 +146,7 @@ def _rate(units):
 # %% ../nbs/08_decompositions.ipynb #e400104f
 def _stratonovich(ts, ys, integrand, blocks=None, chunk_elems=2**21):
     "Mean rate of the Stratonovich sum `Σ integrand(y_k, y_k+1)` `(..., K)` over stationary paths `ys` `(T, batch, d)`."
-    ts,h = _step(ts)
+    ts,h = as_times(ts)
     if len(ts)!=len(ys): raise ValueError(f"ts has {len(ts)} times but ys has {len(ys)}: pass the ts that simulate returned with ys")
     T,B,d = ys.shape
     nb = blocks or max(1, math.ceil(10/B))
@@ -222,7 +223,7 @@ def stationary_current(ts, # saved times `(T,)`, evenly spaced
                        min_count:int=50, # cells with fewer increments get J = 0
                       )->Current:
     "Histogram `p_ss` and current `J_ss = p · ⟨Δz/h | midpoint⟩` of stationary paths `ys` on a grid."
-    ys = as_paths(ys, 'ys'); ts,h = _step(ts)
+    ys = as_paths(ys, 'ys'); ts,h = as_times(ts)
     if len(ts)!=len(ys): raise ValueError(f"ts has {len(ts)} times but ys has {len(ys)}: pass the ts that simulate returned with ys")
     d = ys.shape[-1]
     if d > 2: raise ValueError(f"stationary_current bins the state space: d ≤ 2, got d={d}; project onto one or two coordinates first")

@@ -11,6 +11,7 @@ import torch
 from .sde import *
 from .simulate import *
 from .network import *
+from .solvers import *
 from .matching import *
 from .metrics import *
 

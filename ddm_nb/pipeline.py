@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 from fastcore.basics import patch
 from .checks import to_plain
-from .simulate import simulate, default_device
+from .simulate import simulate, default_device, Lyap
 from .network import RNN, save_net
-from .matching import fit, Ridge, FitReport
-from .metrics import Metrics, compare, compare_figure, lyapunov_metrics
-from .plots import plot_trajectories, plot_attractor, plot_vector_field
+from .solvers import Ridge
+from .matching import fit, FitReport
+from .metrics import Metrics, compare, lyapunov_metrics
+from .plots import plot_trajectories, plot_attractor, plot_vector_field, compare_figure
 from .presets import Preset, get_preset, override, quick_overrides
 from .outdir import OutDir
 
@@ -65,7 +66,7 @@ def network_runs(p:Preset, net:RNN, device=None, progress:bool=False)->tuple:
     return net.readout(xs).cpu(),off
 
 # %% ../nbs/15_pipeline.ipynb #2337feb6
-DEMO_LYAPUNOV = dict(full=dict(t=25., n_starts=8, dt=0.01), quick=dict(t=10., n_starts=4, dt=0.01))  # averaging time, starts, RK4 step
+DEMO_LYAPUNOV = dict(full=Lyap(t=25., n_starts=8, dt=0.01), quick=Lyap(t=10., n_starts=4, dt=0.01))  # averaging time, starts, RK4 step
 
 def burn_in(p:Preset)->float:
     "Time the demo drops before measuring: two time scales of the target, at most a quarter of the horizon."
@@ -80,7 +81,7 @@ def chaotic(p:Preset)->bool:
 def demo_metrics(ts, zt, zn, zr, burn:float)->tuple:
     "`compare`'s metrics of network `zn` against target `zt`, with `zr` as the floor, after `burn`: `(Metrics, seconds per metric)`."
     sec = {}
-    m,_ = compare(ts, zt, zn, reference=zr, burn_in=burn, plot=False, seconds=sec)
+    m = compare(ts, zt, zn, reference=zr, burn_in=burn, seconds=sec)
     return m,sec
 
 def demo_lyapunov(drift, # the target SDE, or the network (`RNN`)
@@ -89,7 +90,7 @@ def demo_lyapunov(drift, # the target SDE, or the network (`RNN`)
                   quick:bool=False, device=None, progress:bool=False,
                  )->dict:
     "`lyapunov_metrics` of `drift` from the states of `z` after `burn`, with the demo's settings (`DEMO_LYAPUNOV`)."
-    return lyapunov_metrics(drift, z[_kept(ts, burn)].double(), who, **DEMO_LYAPUNOV['quick' if quick else 'full'], device=device, progress=progress)
+    return lyapunov_metrics(drift, z[_kept(ts, burn)].double(), who, lyap=DEMO_LYAPUNOV['quick' if quick else 'full'], device=device, progress=progress)
 
 # %% ../nbs/15_pipeline.ipynb #ebe00cdf
 @dataclass
@@ -161,7 +162,7 @@ def run_demo(preset:str|Preset=None, # a preset name (default: the file's defaul
         note['msg'] = f"D_stsp {m['d_stsp']:.3f} (floor {m['d_stsp_floor']:.3f}), D_H {m['d_hellinger']:.3f} (floor {m['d_hellinger_floor']:.3f})"
     lyap,lk = {},DEMO_LYAPUNOV['quick' if quick else 'full']
     for who,drift,z in ((('target', p.sde, zt), ('net', net, zn)) if chaotic(p) else ()):
-        with st(f'lyapunov_{who}', f"Lyapunov spectrum of the {'target' if who=='target' else 'network'}: {lk['n_starts']} starts × {lk['t']:g} time units") as note:
+        with st(f'lyapunov_{who}', f"Lyapunov spectrum of the {'target' if who=='target' else 'network'}: {lk.n_starts} starts × {lk.t:g} time units") as note:
             lyap.update(demo_lyapunov(drift, ts, z, burn, who, quick, device, progress))
             note['msg'] = 'λ = (' + ', '.join(f'{v:.3f}' for v in lyap[f'lyapunov_{who}']) + ')'
     return DemoResult(p, quick, device, net, frep, ts, zt, zn, zr, off, burn, m, msec, lyap, st)

@@ -14,6 +14,7 @@ from pathlib import Path
 from .checks import *
 from .sde import *
 from .simulate import *
+from .matching import MIN_SAMPLES
 from .sweep import parse_value, check_axis, axis_kind, point_key
 
 # %% ../nbs/13_presets.ipynb #545edfe2
@@ -66,7 +67,7 @@ class Preset:
     system_params:dict = field(default_factory=dict) # `system.<param>` values: parameters of the system
     n:int = setting(256, "number of neurons N of the network (write N or n: keys are case-insensitive)", lo=1)
     tau:float = setting(0.1, "network time constant τ (time units of the system)", lo=0, strict=True)
-    samples:int = setting(20000, "matching samples drawn from the target's invariant measure (another 20% are held out)", lo=1)
+    samples:int = setting(20000, "matching samples drawn from the target's invariant measure (another 20% are held out)", lo=MIN_SAMPLES)
     ridge:float = setting(1e-6, "ridge penalty λ per sample of the closed-form fit", lo=0)
     off_noise:float = setting(0., "isotropic off-manifold noise σ⊥ of the network", lo=0)
     dt:float = setting(0.005, "simulation step (time units)", lo=0, strict=True)

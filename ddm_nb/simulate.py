@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['METHODS', 'FUSED_WINS', 'noise_term', 'default_device', 'to_device', 'load_states', 'Solution', 'simulate',
-           'first_passage', 'skeleton', 'lyapunov_spectrum']
+           'first_passage', 'skeleton', 'Lyap', 'lyapunov_spectrum']
 
 # %% ../nbs/02_simulate.ipynb #9647df05
 import copy, math, time
 from pathlib import Path
 from functools import partial
 from typing import NamedTuple
+from dataclasses import dataclass
 import numpy as np
 import torch
 from torchdiffeq import odeint
@@ -113,6 +114,31 @@ class Solution(NamedTuple):
         "Latent trajectories `(T, batch, d)` of a network's saved states, `net.readout(ys)`."
         return net.readout(self.ys)
 
+# %% ../nbs/02_simulate.ipynb #5e1a0c01
+def _checked(sde, t0, t1, dt, save_every, check_every, n_paths, seed, dtype, method):
+    "The arguments of `simulate`, checked: `(t0, dt, steps, save_every, check_every, n_paths, seed)`, or an error naming the fix."
+    if not (callable(getattr(sde, 'f', None)) and callable(getattr(sde, 'g', None))):
+        raise TypeError(f"sde must be an SDE: an object with methods f(t, y) and g(t, y) (see ddm_nb.sde.SDE), got {type(sde).__name__}")
+    t0,t1,dt = check_num('t0', t0),check_num('t1', t1),check_num('dt', dt, lo=0, strict=True)
+    save_every,check_every = check_int('save_every', save_every, lo=1),check_int('check_every', check_every, lo=1)
+    n_paths,seed = (None if n_paths is None else check_int('n_paths', n_paths, lo=1, why='(trajectories)')),check_int('seed', seed)
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise TypeError(f"dtype must be a floating torch dtype such as torch.float32 or torch.float64, got {dtype!r}")
+    check_choice('method', method, METHODS)
+    if not t1 > t0: raise ValueError(f"need t1 > t0, got t0={t0}, t1={t1}")
+    steps = round((t1-t0)/dt)
+    if abs(steps*dt-(t1-t0)) > 1e-6*max(1., abs(t1-t0)): raise ValueError(f"t1-t0={t1-t0} is not a whole number of steps dt={dt}; adjust t1 or dt")
+    if save_every < 1 or steps % save_every: raise ValueError(f"save_every={save_every} must be a positive divisor of the {steps} steps")
+    return t0, dt, steps, save_every, check_every, n_paths, seed
+
+def _initial(y0, n_paths, dtype, device):
+    "The initial states `y0` as a finite `(batch, d)` tensor on `device` (a single state repeated `n_paths` times)."
+    y = torch.as_tensor(y0, dtype=dtype).to(device)
+    if y.dim()==1: y = y[None].repeat(n_paths or 1, 1)
+    elif n_paths is not None and n_paths!=len(y): raise ValueError(f"n_paths={n_paths} disagrees with the {len(y)} initial states in y0; pass y0 of shape (d,) with n_paths, or (batch, d) alone")
+    if y.dim()!=2: raise ValueError(f"y0 must be (d,) or (batch, d), got shape {tuple(y.shape)}")
+    if not torch.isfinite(y).all(): raise ValueError(f"initial state y0 has {int((~torch.isfinite(y)).any(-1).sum())} non-finite rows; pass finite values")
+    return y
+
 # %% ../nbs/02_simulate.ipynb #7236bd99
 def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              y0, # initial state `(d,)` or `(batch, d)`
@@ -132,40 +158,22 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
              out=None, # a `.npy` path: stream the saved states to this file in chunks instead of memory (read back lazily)
             ):
     "Integrate `sde` on `[t0, t1]` with a fixed step; return a `Solution` `(ts, ys)` with `ys` of shape `(T, batch, d)`."
-    if not (callable(getattr(sde, 'f', None)) and callable(getattr(sde, 'g', None))):
-        raise TypeError(f"sde must be an SDE: an object with methods f(t, y) and g(t, y) (see ddm_nb.sde.SDE), got {type(sde).__name__}")
-    t0,t1,dt = check_num('t0', t0),check_num('t1', t1),check_num('dt', dt, lo=0, strict=True)
-    save_every,check_every = check_int('save_every', save_every, lo=1),check_int('check_every', check_every, lo=1)
-    n_paths,seed = (None if n_paths is None else check_int('n_paths', n_paths, lo=1, why='(trajectories)')),check_int('seed', seed)
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point): raise TypeError(f"dtype must be a floating torch dtype such as torch.float32 or torch.float64, got {dtype!r}")
-    if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
-    if not dt > 0: raise ValueError(f"step dt must be positive, got {dt}")
-    if not t1 > t0: raise ValueError(f"need t1 > t0, got t0={t0}, t1={t1}")
-    steps = round((t1-t0)/dt)
-    if abs(steps*dt-(t1-t0)) > 1e-6*max(1., abs(t1-t0)): raise ValueError(f"t1-t0={t1-t0} is not a whole number of steps dt={dt}; adjust t1 or dt")
-    if save_every < 1 or steps % save_every: raise ValueError(f"save_every={save_every} must be a positive divisor of the {steps} steps")
+    t0,dt,steps,save_every,check_every,n_paths,seed = _checked(sde, t0, t1, dt, save_every, check_every, n_paths, seed, dtype, method)
     device = default_device(device)
-    y = torch.as_tensor(y0, dtype=dtype).to(device)
-    if y.dim()==1: y = y[None].repeat(n_paths or 1, 1)
-    elif n_paths is not None and n_paths!=len(y): raise ValueError(f"n_paths={n_paths} disagrees with the {len(y)} initial states in y0; pass y0 of shape (d,) with n_paths, or (batch, d) alone")
-    if y.dim()!=2: raise ValueError(f"y0 must be (d,) or (batch, d), got shape {tuple(y.shape)}")
-    if not torch.isfinite(y).all(): raise ValueError(f"initial state y0 has {int((~torch.isfinite(y)).any(-1).sum())} non-finite rows; pass finite values")
+    y = _initial(y0, n_paths, dtype, device)
     sde = to_device(sde, device)
     d,m = check_sde(sde, y[:2], t0)  # a couple of rows: forming G for the whole batch can be large
-    step = METHODS[method]
-    gen = torch.Generator(device).manual_seed(seed)
-    B,nsave = len(y),steps//save_every+1
+    B,nsave,gen = len(y),steps//save_every+1,torch.Generator(device).manual_seed(seed)
     if fused is None: fused = FUSED_WINS.get(device.type, False)
     fast = getattr(sde, 'fast_step', None) if not fused else None
     fast = fast and fast(method, dt, dtype, noise)   # an in-place step, or None where the SDE needs the general one
     put,done = _store(out, (nsave, B, d), dtype, device)
     put(0, y)
-    if progress is None: progress = steps*B*d > 5e8
-    bar = tqdm(total=steps, disable=not progress, desc=f'simulate {getattr(sde,"name",type(sde).__name__)}', leave=False)
+    bar = tqdm(total=steps, disable=not (steps*B*d > 5e8 if progress is None else progress), desc=f'simulate {getattr(sde,"name",type(sde).__name__)}', leave=False)
     try:
         with torch.no_grad():
             if fast: _loop_fast(fast, y.clone(), steps, save_every, check_every, m, noise, gen, put, bar, t0, dt)
-            else: _loop(sde, step, y, steps, save_every, check_every, m, noise, gen, put, bar, t0, dt, fused)
+            else: _loop(sde, METHODS[method], y, steps, save_every, check_every, m, noise, gen, put, bar, t0, dt, fused)
     except BaseException: done(False); raise
     finally: bar.close()
     ts = t0 + dt*save_every*torch.arange(nsave, dtype=torch.float64)
@@ -188,6 +196,18 @@ def _loop(sde, step, y, steps, save_every, check_every, m, noise, gen, put, bar,
             bar.update((i+1)-bar.n)
             if (first_bad >= 0).any(): _diverged(first_bad, t0, dt, B)
 
+def _advance(sde, step, t, y, h, dW, first_bad, i):
+    "One step, and the first non-finite step of each trajectory, tracked on the device (no host sync)."
+    y = step(sde, t, y, h, dW)
+    return y,torch.where((first_bad < 0) & ~torch.isfinite(y).all(-1), i, first_bad)
+
+def _fused(sde, step, device):
+    "`_advance` compiled by torch.compile (inductor: C++ on CPU, Triton + CUDA graphs on GPU)."
+    mode = 'reduce-overhead' if torch.device(device).type=='cuda' else None
+    return torch.compile(partial(_advance, sde, step), mode=mode, dynamic=False)
+
+
+# %% ../nbs/02_simulate.ipynb #5e1a0c04
 def _loop_fast(fast, y, steps, save_every, check_every, m, noise, gen, put, bar, t0, dt):
     "The in-place loop: `fast(y, z)` updates `y` from standard normals `z` drawn into one preallocated buffer."
     B,dtype,device = len(y),y.dtype,y.device
@@ -211,16 +231,6 @@ def _replay(fast, y, state, i0, i1, z, gen, t0, dt):
         fast(y, z)
         first_bad = torch.where((first_bad < 0) & ~torch.isfinite(y).all(-1), i+1, first_bad)
     _diverged(first_bad, t0, dt, len(y))
-
-def _advance(sde, step, t, y, h, dW, first_bad, i):
-    "One step, and the first non-finite step of each trajectory, tracked on the device (no host sync)."
-    y = step(sde, t, y, h, dW)
-    return y,torch.where((first_bad < 0) & ~torch.isfinite(y).all(-1), i, first_bad)
-
-def _fused(sde, step, device):
-    "`_advance` compiled by torch.compile (inductor: C++ on CPU, Triton + CUDA graphs on GPU)."
-    mode = 'reduce-overhead' if torch.device(device).type=='cuda' else None
-    return torch.compile(partial(_advance, sde, step), mode=mode, dynamic=False)
 
 def _diverged(first_bad, t0, dt, B):
     bad = first_bad[first_bad >= 0]
@@ -270,6 +280,8 @@ def _flow_and_tangents(f, jv, y, k, t=0.):
     except (RuntimeError, TypeError, NotImplementedError, AttributeError): pass
     return ad, 'torch.func.jvp'
 
+
+# %% ../nbs/02_simulate.ipynb #5e1a0c06
 def _rk4(F, t, s, h, n):
     "`n` classical RK4 steps of `ds/dt = F(t, s)` from `(t, s)`."
     for _ in range(n):
@@ -277,19 +289,55 @@ def _rk4(F, t, s, h, n):
         s,t = s + h/6*(k1+2*(k2+k3)+k4),t+h
     return t,s
 
+# %% ../nbs/02_simulate.ipynb #5e1a0c0f
+def _tangent_logs(fj, y, k, dt, nsub, nt, nren, progress, desc):
+    "Sums of `log|R_ii|` over `nren` re-orthonormalisations every `nsub` RK4 steps of state `y` `(B, d)` and `k` tangents, after `nt` burn-in steps."
+    B,d = y.shape
+    def rhs(t, s):
+        fz,JV = fj(t, s[:, :d], s[:, d:].reshape(B*k, d))
+        return torch.cat([fz, JV.reshape(B, k*d)], 1)
+    V = torch.eye(d, dtype=y.dtype, device=y.device)[:k].expand(B, k, d).clone()
+    logs = torch.zeros(B, k, dtype=y.dtype, device=y.device)
+    chunks = [nsub]*(nt//nsub) + [nt % nsub]*(nt % nsub > 0)  # the burn-in also aligns the tangents (no logs kept)
+    tt = 0.
+    for i,n in enumerate(tqdm(chunks + [nsub]*nren, disable=not progress, desc=desc, leave=False)):
+        tt,s = _rk4(rhs, tt, torch.cat([y, V.reshape(B, k*d)], 1), dt, n)
+        y = s[:, :d]
+        Q,R = torch.linalg.qr(s[:, d:].reshape(B, k, d).transpose(1, 2))
+        if i >= len(chunks): logs += R.diagonal(dim1=1, dim2=2).abs().log()
+        V = Q.transpose(1, 2)
+        if not torch.isfinite(y).all(): raise FloatingPointError("the deterministic flow diverged: reduce dt or check the drift")
+    return logs
+
+# %% ../nbs/02_simulate.ipynb #5e1a0c0a
+@dataclass(frozen=True)
+class Lyap:
+    "Settings of a Lyapunov estimate: averaging time, RK4 step, starting states drawn from trajectories, burn-in."
+    t:float=50. # averaging time after the burn-in
+    dt:float=0.01 # RK4 step
+    n_starts:int=4 # starting states drawn from trajectories (`lyapunov_metrics`, `compare`; `lyapunov_spectrum` starts from its `y0`)
+    burn_in:float=None # time integrated before averaging, its logs not kept (None: min(10, t/5))
+    def __post_init__(self):
+        check_fields(self, t=lambda k,v: check_num(k, v, lo=0, strict=True), dt=lambda k,v: check_num(k, v, lo=0, strict=True),
+                     n_starts=lambda k,v: check_int(k, v, lo=1))
+        check_fields(self, burn_in=lambda k,v: min(10., self.t/5) if v is None else check_num(k, v, lo=0))
+
+# %% ../nbs/02_simulate.ipynb #5e1a0c0e
 def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function `f(t, y)`
                       y0, # initial states `(batch, d)`: each gives one estimate
+                      lyap:Lyap=None, # averaging time, step and burn-in (`Lyap()` by default: t=50, dt=0.01)
                       k:int=None, # number of exponents (default: all d)
-                      t:float=100., # averaging time after the burn-in
-                      dt:float=0.01, # RK4 step
                       renorm:float=1., # time between QR re-orthonormalisations
-                      burn_in:float=10., # time discarded before averaging (state and tangents integrated, logs not kept)
                       dtype=torch.float64, # integration precision
                       device=None, # None: CUDA when present
                       progress:bool=False, # progress bar over the averaging time
+                      **moved, # `t=`, `dt=`, `burn_in=` of earlier versions: a `TypeError` names their new place, `lyap=Lyap(...)`
                      ):
     "Lyapunov exponents of the deterministic drift of `sde`; returns `(mean (k,), per-trajectory (batch, k))`."
-    t,dt,renorm,burn_in = check_num('t', t, lo=0, strict=True),check_num('dt', dt, lo=0, strict=True),check_num('renorm', renorm, lo=0, strict=True),check_num('burn_in', burn_in, lo=0)
+    check_moved('lyapunov_spectrum', moved, {k: f'lyap=Lyap({k}=...)' for k in ('t', 'dt', 'burn_in')})
+    lyap = Lyap() if lyap is None else lyap
+    if not isinstance(lyap, Lyap): raise TypeError(f"lyap must be Lyap(t=..., dt=..., burn_in=...), got {lyap!r}")
+    t,dt,burn_in,renorm = lyap.t,lyap.dt,lyap.burn_in,check_num('renorm', renorm, lo=0, strict=True)
     if k is not None: k = check_int('k', k, lo=1)
     device = default_device(device)
     if hasattr(sde, 'f'): sde = to_device(sde, device)   # a moved copy: take f and jvp from it, not from the caller's object
@@ -300,22 +348,7 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
     if not 1 <= k <= d: raise ValueError(f"k={k} exponents requested for a {d}-dimensional system")
     nsub = round(renorm/dt)
     if nsub < 1 or abs(nsub*dt-renorm) > 1e-9: raise ValueError(f"renorm={renorm} must be a whole number of steps dt={dt}")
-    with torch.no_grad():
-        fj,_ = _flow_and_tangents(f, jv, y, k)
-        def rhs(t, s):
-            fz,JV = fj(t, s[:, :d], s[:, d:].reshape(B*k, d))
-            return torch.cat([fz, JV.reshape(B, k*d)], 1)
-        V = torch.eye(d, dtype=dtype, device=device)[:k].expand(B, k, d).clone()
-        logs = torch.zeros(B, k, dtype=dtype, device=device)
-        nt,nren = round(burn_in/dt),round(t/renorm)
-        chunks = [nsub]*(nt//nsub) + [nt % nsub]*(nt % nsub > 0)  # the burn-in also aligns the tangents (no logs kept)
-        tt = 0.
-        for i,n in enumerate(tqdm(chunks + [nsub]*nren, disable=not progress, desc=f'Lyapunov {getattr(sde, "name", "drift")}', leave=False)):
-            tt,s = _rk4(rhs, tt, torch.cat([y, V.reshape(B, k*d)], 1), dt, n)
-            y = s[:, :d]
-            Q,R = torch.linalg.qr(s[:, d:].reshape(B, k, d).transpose(1, 2))
-            if i >= len(chunks): logs += R.diagonal(dim1=1, dim2=2).abs().log()
-            V = Q.transpose(1, 2)
-            if not torch.isfinite(y).all(): raise FloatingPointError("the deterministic flow diverged: reduce dt or check the drift")
+    nt,nren = round(burn_in/dt),round(t/renorm)
+    with torch.no_grad(): logs = _tangent_logs(_flow_and_tangents(f, jv, y, k)[0], y, k, dt, nsub, nt, nren, progress, f'Lyapunov {getattr(sde, "name", "drift")}')
     per = logs/(nren*renorm)
     return per.mean(0).float().cpu(), per.float().cpu()

@@ -15,6 +15,7 @@ from .checks import one_line
 from .sde import *
 from .simulate import *
 from .network import *
+from .solvers import *
 from .matching import *
 from .decomp import drift_parts, leak_drift, drift_norms, plot_drift_parts
 from .memory import cue as cue_pulse, cued

@@ -6,9 +6,10 @@ correlated states. Timings on the shared 2-core CI machine: about two to three m
 import math, warnings
 import pytest, torch
 from ddm_nb.sde import DoubleWell, Lorenz, mfpt_1d
-from ddm_nb.simulate import simulate, lyapunov_spectrum
-from ddm_nb.network import latent_drift, latent_diffusion
-from ddm_nb.matching import fit, fit_data, sample_target, invariant_samples, LatentFlow, FitWarning
+from ddm_nb.simulate import simulate, lyapunov_spectrum, Lyap
+from ddm_nb.network import latent_drift, latent_diffusion, LatentSDE
+from ddm_nb.sampler import sample_target, Sampler, FitWarning
+from ddm_nb.matching import fit, fit_data
 from ddm_nb.metrics import label_wells, dwell_times, d_stsp
 
 class BareOU:
@@ -92,15 +93,14 @@ def _wells(ts, zs):
 def test_four_well():
     "Default sampler: occupations within 3 SE of ¼ and no warning; a short run warns; the network's occupations and dwells match the target's."
     fw = FourWell(0.25)
-    info = {}
     with warnings.catch_warnings():
         warnings.simplefilter('error', FitWarning)
-        z = invariant_samples(fw, 25000, y0=torch.tensor([-1., -1.]), info=info)
+        z, info = sample_target(fw, 25000, y0=torch.tensor([-1., -1.]))
     q = 2*(z[:, 0] > 0).long() + (z[:, 1] > 0).long()
     occ = torch.stack([(q==k).double().mean() for k in range(4)])
     assert ((occ - 0.25).abs() < 3*math.sqrt(0.25*0.75/info['ess'])).all(), (occ, info['ess'])
     with pytest.warns(FitWarning, match='did not converge'):
-        invariant_samples(fw, 2000, y0=torch.tensor([-1., -1.]), max_steps=1000)
+        sample_target(fw, 2000, y0=torch.tensor([-1., -1.]), sampler=Sampler(max_steps=1000))
     net, rep = quiet_fit(fw, 128, z=z)
     assert rep['drift_error'] < 0.02
     y0 = z[:256]
@@ -119,7 +119,7 @@ def test_four_well():
 def test_data_lorenz():
     "Lorenz-63 with noise, given only as 10⁵ recorded states at dt = 0.01: drift error < 5%, D and λ_max within 10%; D_stsp beside the analytic fit's."
     lor = Lorenz()
-    _, ys = simulate(lor, sample_target(lor, 16, seed=1), t1=64., dt=0.01, seed=2, method='heun', device='cpu')
+    _, ys = simulate(lor, sample_target(lor, 16, seed=1).z, t1=64., dt=0.01, seed=2, method='heun', device='cpu')
     ys = ys[1:]
     assert ys.shape[0]*ys.shape[1] >= 100_000
     net, rep = fit_data(ys, 0.01, 512, tau=0.05, device='cpu')
@@ -130,8 +130,8 @@ def test_data_lorenz():
     assert torch.allclose(latent_diffusion(net, zt[:1])[0], 0.5*torch.eye(3), atol=0.05)
     # λ_max of the deterministic skeleton from 16 starts on the noisy attractor: the median, because a start near the weakly
     # unstable fixed points C± (real part 0.09) can settle on an orbit of the fitted skeleton that is not chaotic
-    x0 = sample_target(lor, 16, seed=5).double()
-    _, per = lyapunov_spectrum(LatentFlow(net), x0, k=1, t=40., dt=0.01, burn_in=5., device='cpu')
+    x0 = sample_target(lor, 16, seed=5).z.double()
+    _, per = lyapunov_spectrum(LatentSDE(net), x0, Lyap(t=40., burn_in=5.), k=1, device='cpu')
     lam = float(per[:, 0].median())
     print('Lorenz from data: drift error', err, 'split-half estimate', rep['drift_error'], 'lambda_max (median of 16)', lam,
           'starts not chaotic:', int((per[:, 0] < 0.3).sum()))
@@ -146,7 +146,7 @@ def test_data_lorenz():
 def test_data_double_well():
     "Double well (ε = 0.1) given only as 10⁶ recorded states at dt = 0.01: drift error < 5%, escape rate within 20% of the exact one."
     dw = DoubleWell(0.1)
-    _, ys = simulate(dw, sample_target(dw, 1000, seed=1), t1=10., dt=0.01, seed=2, method='heun', device='cpu')
+    _, ys = simulate(dw, sample_target(dw, 1000, seed=1).z, t1=10., dt=0.01, seed=2, method='heun', device='cpu')
     net, rep = fit_data(ys[1:], 0.01, 64, device='cpu')
     zt = ys[1::7].reshape(-1, 1)
     f = dw.f(0., zt)
@@ -166,13 +166,13 @@ def test_data_double_well():
 def test_every_lyapunov_exponent(name):
     "Noise-free chaotic targets (thin attractors): every exponent of the network within 2% or 3 paired SE of the target's; without the halo Rössler's λ3 is off."
     sde, y0, N, tau = (Lorenz(noise=0.), None, 512, 0.05) if name=='lorenz' else (Rossler(), torch.tensor([1., 1., 0.]), 512, None)
-    z = sample_target(sde, 12500, y0=y0)
+    z = sample_target(sde, 12500, y0=y0).z
     x0 = z[:8].double()
-    kw = dict(t=40., dt=0.01, burn_in=5., device='cpu')
+    kw = dict(lyap=Lyap(t=40., burn_in=5.), device='cpu')
     _, pt = lyapunov_spectrum(sde, x0, **kw)
     net, rep = quiet_fit(sde, N, z=z, tau=tau)
     assert rep['jacobian_error'] < 0.01, rep['jacobian_error']
-    _, pn = lyapunov_spectrum(LatentFlow(net), x0, **kw)
+    _, pn = lyapunov_spectrum(LatentSDE(net), x0, **kw)
     diff, se = (pn - pt).mean(0), (pn - pt).std(0)/math.sqrt(len(x0))
     ok = (diff.abs() < 0.02*pt.mean(0).abs()) | (diff.abs() < 3*se)
     print(name, 'target', pt.mean(0).tolist(), 'network', pn.mean(0).tolist(), 'paired SE', se.tolist(), 'jacobian error', rep['jacobian_error'])
@@ -180,7 +180,7 @@ def test_every_lyapunov_exponent(name):
     if name=='rossler':
         net0, rep0 = fit(sde, N, z=z, tau=tau, halo=0., device='cpu')
         assert rep0['jacobian_error'] > 0.2
-        _, p0 = lyapunov_spectrum(LatentFlow(net0), x0, **kw)
+        _, p0 = lyapunov_spectrum(LatentSDE(net0), x0, **kw)
         print('rossler without halo: jacobian error', rep0['jacobian_error'], 'exponents', p0.mean(0).tolist())
         assert abs(float(p0[:, 2].mean()/pt[:, 2].mean()) - 1) > 0.1
 
@@ -190,7 +190,7 @@ def test_data_state_dependent():
     so a fit with ~64 effective features from 5·10⁵ states is off by about √2·√(64/5·10⁵) ≈ 1.6%: 5% is three standard errors."""
     from ddm_nb.sde import Multiplicative
     m = Multiplicative(theta=1., a=0.2, b=0.5)
-    _, ys = simulate(m, sample_target(m, 500, seed=1), t1=10., dt=0.01, seed=2, method='heun', device='cpu')
+    _, ys = simulate(m, sample_target(m, 500, seed=1).z, t1=10., dt=0.01, seed=2, method='heun', device='cpu')
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FitWarning)   # the drift from so short a record is rough (split-half ~20%); the noise is the point here
         net, rep = fit_data(ys[1:], 0.01, 64, device='cpu')

@@ -7,12 +7,14 @@ and `device='cpu'` puts the result on the CPU."""
 import importlib, inspect
 import pytest, torch
 from ddm_nb.sde import Hopf, OU, DoubleWell, Lorenz
-from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum
+from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum, Lyap
 from ddm_nb.network import load_net, save_net
-from ddm_nb.matching import fit, sample_target, random_embedding
+from ddm_nb.sampler import sample_target
+from ddm_nb.solvers import random_embedding
+from ddm_nb.matching import fit
 from ddm_nb.metrics import kl_gmm, d_stsp
 
-MODS = 'sde simulate network matching metrics decomp memory episodic plots sweep presets cli widgets'.split()
+MODS = 'checks sde simulate network sampler solvers matching metrics decomp memory episodic plots sweep presets cli widgets'.split()
 
 def _params():
     out = []
@@ -32,7 +34,7 @@ PARAMS = _params()
 
 def test_found_the_api():
     names = {n for n, _, _ in PARAMS}
-    assert {'simulate.simulate', 'matching.fit', 'matching.sample_target', 'network.load_net', 'metrics.compare'} <= names, names
+    assert {'simulate.simulate', 'matching.fit', 'sampler.sample_target', 'network.load_net', 'metrics.compare'} <= names, names
 
 @pytest.mark.parametrize('name,param,default', PARAMS, ids=[f'{n}-{p}' for n, p, _ in PARAMS])
 def test_defaults(name, param, default):
@@ -44,7 +46,7 @@ def _net(): return fit(H, 32, samples=500, seed=0, device='cpu')[0]
 
 CALLS = {  # name: f(seed) -> tensor, for the stochastic public functions
     'simulate': lambda s: simulate(H, H.y0, 0.5, 0.01, n_paths=4, seed=s, device='cpu')[1],
-    'sample_target': lambda s: sample_target(H, 200, seed=s, device='cpu'),
+    'sample_target': lambda s: sample_target(H, 200, seed=s, device='cpu').z,
     'random_embedding': lambda s: random_embedding(H, 16, seed=s)[0],
     'fit': lambda s: fit(H, 32, samples=500, seed=s, device='cpu')[0].W,
     'kl_gmm': lambda s: torch.tensor(kl_gmm(torch.randn(400, 4, generator=torch.Generator().manual_seed(1)), torch.randn(400, 4, generator=torch.Generator().manual_seed(2)) + 0.3, k=2, n_mc=500, seed=s)),
@@ -58,9 +60,9 @@ def test_seed_behaviour(name):
 
 @pytest.mark.parametrize('call', [
     lambda: simulate(H, H.y0, 0.1, 0.01, device='cpu')[1],
-    lambda: sample_target(H, 50, device='cpu'),
+    lambda: sample_target(H, 50, device='cpu').z,
     lambda: fit(H, 16, samples=200, device='cpu')[0].W,
-    lambda: lyapunov_spectrum(Lorenz(), Lorenz().y0, t=1., dt=0.01, burn_in=0.1, device='cpu')[0],
+    lambda: lyapunov_spectrum(Lorenz(), Lorenz().y0, Lyap(t=1., burn_in=0.1), device='cpu')[0],
 ], ids=['simulate', 'sample_target', 'fit', 'lyapunov_spectrum'])
 def test_device_cpu(call):
     assert call().device.type == 'cpu'

@@ -9,9 +9,10 @@ import pytest, torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import ROOT, BIN, run_ddm
 from ddm_nb.sde import *
-from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum
+from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum, Lyap
 from ddm_nb.network import RNN, save_net, load_net
-from ddm_nb.matching import fit, fit_data, random_embedding, Ridge, Adam
+from ddm_nb.solvers import random_embedding, Ridge, Adam, Refine
+from ddm_nb.matching import fit, fit_data
 from ddm_nb.presets import get_preset, list_presets, presets_path, PRESET_KEYS, settings_header, _installed_presets
 from ddm_nb.outdir import OutDir, MANIFEST
 from ddm_nb.cli import main
@@ -113,8 +114,11 @@ CASES = [
     ('rnn-L-string', lambda: RNN(torch.zeros(4, 4), torch.zeros(4), torch.eye(4)[:, :2], torch.zeros(4), L='abc'), TypeError, ['L', 'str']),
     ('rnn-V-without-s', lambda: RNN(torch.zeros(4, 4), torch.zeros(4), torch.eye(4)[:, :2], torch.zeros(4), V=torch.zeros(4, 4), m=2), ValueError, ['V', 'offset s']),
     ('rnn-L-and-V', lambda: RNN(torch.zeros(4, 4), torch.zeros(4), torch.eye(4)[:, :2], torch.zeros(4), L=torch.eye(2), V=torch.zeros(4, 4), s=torch.zeros(4)), ValueError, ['L', '(V, s)', 'not both']),
-    ('lyapunov-t-zero', lambda: lyapunov_spectrum(H, torch.ones(1, 2), t=0., device='cpu'), ValueError, ['t must be positive']),
-    ('lyapunov-burn-in-negative', lambda: lyapunov_spectrum(H, torch.ones(1, 2), burn_in=-1., device='cpu'), ValueError, ['burn_in', 'non-negative']),
+    ('lyapunov-t-zero', lambda: lyapunov_spectrum(H, torch.ones(1, 2), Lyap(t=0.), device='cpu'), ValueError, ['t must be positive']),
+    ('lyapunov-burn-in-negative', lambda: lyapunov_spectrum(H, torch.ones(1, 2), Lyap(burn_in=-1.), device='cpu'), ValueError, ['burn_in', 'non-negative']),
+    ('lyapunov-moved-t', lambda: lyapunov_spectrum(H, torch.ones(1, 2), t=5., device='cpu'), TypeError, ['lyap=Lyap(t=...)']),
+    ('fit-moved-refine', lambda: fit(H, 64, refine=dict(steps=5)), TypeError, ['refine', 'solver=Refine(...)']),
+    ('refine-steps-zero', lambda: Refine(steps=0), ValueError, ['steps', 'positive']),
     ('fit-data-phi-relu', lambda: fit_data(torch.randn(50, 4, 2), 0.01, 16, phi='relu'), ValueError, ['phi', 'relu']),
     ('preset-t1-inf', lambda: get_preset('hopf', t1=math.inf), ValueError, ['t1', 'finite']),
     ('preset-n-bool', lambda: get_preset('hopf', n=True), TypeError, ['n', 'True']),

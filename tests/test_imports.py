@@ -39,3 +39,12 @@ def test_imports_go_down_only():
     bad = [f'{m} (notebook {n:02d}) imports {i} (notebook {mods[i]:02d})'
            for m, n in mods.items() for i in sorted(_imports(m)) if i in mods and mods[i] >= n]
     assert not bad, 'upward or sideways imports:\n' + '\n'.join(bad)
+
+def test_no_private_name_crosses_modules():
+    "A module imports only public names from another module of the package: a shared helper gets a public name in its home (issue 22)"
+    bad = []
+    for m in _modules():
+        for node in ast.walk(ast.parse((LIB/f'{m}.py').read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level == 1 or (node.module or '').startswith('ddm_nb')):
+                bad += [f'{m} imports {a.name} from {node.module or "."}' for a in node.names if a.name.startswith('_') and a.name != '__version__']
+    assert not bad, 'private names imported across modules:\n' + '\n'.join(bad)

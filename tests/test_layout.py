@@ -1,39 +1,12 @@
-"""The layout rules (issue 22): no private name imported across modules, no module over 400 lines, no exported cell over 40.
+"""The layout rules (issue 22): no module over 400 lines, no exported cell over 40, one home for the shared helpers.
 
-`PENDING` names what notebooks 00-11 still break on this branch, until their split (branch `rooms-core`) lands; it may only shrink."""
+(No private name crosses modules: tests/test_imports.py.)"""
 import ast, json, re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB, NBS = ROOT/'ddm_nb', ROOT/'nbs'
 MAX_MODULE, MAX_CELL = 400, 40
-PENDING = {
-    '00_checks.ipynb cell aa536902: 50 lines',
-    '02_simulate.ipynb cell 6a73db38: 71 lines',
-    '02_simulate.ipynb cell 7236bd99: 57 lines',
-    '02_simulate.ipynb cell a4d12a82: 56 lines',
-    '03_network.ipynb cell 3f0e5195: 64 lines',
-    '06_matching.ipynb cell 68c42c30: 71 lines',
-    '06_matching.ipynb cell 68f26cc7: 45 lines',
-    '06_matching.ipynb cell 6d545f57: 43 lines',
-    '06_matching.ipynb cell 76ec4648: 73 lines',
-    '06_matching.ipynb cell fb3f88da: 49 lines',
-    '07_metrics.ipynb cell 9d857925: 57 lines',
-    '07_metrics.ipynb cell fd49d852: 57 lines',
-    'decomp imports metrics._step',
-    'matching.py: 679 lines',
-    'metrics.py: 496 lines',
-}
-
-def _private_imports():
-    "`module imports other._name` for every private name a module takes from another module of ddm_nb"
-    out = set()
-    for f in sorted(LIB.glob('*.py')):
-        for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.level == 1 or (node.module or '').startswith('ddm_nb')):
-                src = (node.module or '').removeprefix('ddm_nb').lstrip('.') or '__init__'
-                out.update(f'{f.stem} imports {src}.{a.name}' for a in node.names if a.name.startswith('_') and a.name != '__version__' and src != f.stem)
-    return out
 
 def _long_modules():
     return {f'{f.name}: {n} lines' for f in LIB.glob('*.py') if f.stem != '_modidx' and (n := len(f.read_text().splitlines())) > MAX_MODULE}
@@ -47,18 +20,22 @@ def _long_cells():
                 out.add(f'{nb.name} cell {c.get("id")}: {n} lines')
     return out
 
-def test_no_private_name_crosses_modules():
-    bad = _private_imports() - PENDING
-    assert not bad, 'private names imported from another module (give them a public name in their home):\n' + '\n'.join(sorted(bad))
-
 def test_modules_are_short():
-    bad = _long_modules() - PENDING
+    bad = _long_modules()
     assert not bad, f'modules over {MAX_MODULE} lines (split them):\n' + '\n'.join(sorted(bad))
 
 def test_exported_cells_are_short():
-    bad = _long_cells() - PENDING
+    bad = _long_cells()
     assert not bad, f'exported cells over {MAX_CELL} lines (split them, a sentence of prose before each):\n' + '\n'.join(sorted(bad))
 
-def test_pending_only_shrinks():
-    "Every PENDING entry is still true: a fixed one must be removed from the list."
-    assert PENDING <= _private_imports() | _long_modules() | _long_cells(), sorted(PENDING - (_private_imports() | _long_modules() | _long_cells()))
+def test_one_home_for_shared_helpers():
+    "Did-you-mean, plain values and one-line errors are defined once, in checks (notebook 00), and imported by name"
+    defs = {}
+    for f in sorted(LIB.glob('*.py')):
+        tree = ast.parse(f.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and re.search(r'plain|one_line|did_you_mean|close_match', node.name): defs.setdefault(node.name, []).append(f.stem)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and 'difflib' in [a.name for a in node.names] + [node.module if isinstance(node, ast.ImportFrom) else None]:
+                defs.setdefault('import difflib', []).append(f.stem)
+    assert defs == {'did_you_mean': ['checks'], 'to_plain': ['checks'], 'one_line': ['checks'], 'import difflib': ['checks']}, defs
+
