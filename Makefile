@@ -51,7 +51,7 @@ docs: venv
 	$(PY) tools/build_docs.py
 
 # execute the notebooks in place so they are committed with outputs (tests/test_outputs.py fails when they are stale);
-# ONLY=06_matching re-runs one notebook
+# ONLY=07_matching re-runs one notebook
 outputs: venv
 	OMP_NUM_THREADS=1 $(PY) tools/outputs.py run $(if $(ONLY),--only $(ONLY))
 	$(PY) tools/readme.py

@@ -9,7 +9,7 @@ shared machines this runs on vary by 10-15% from minute to minute. Each run is t
 `seconds` / `cpu_seconds` fields of its metrics.json (set-up, i.e. Python start and imports, excluded), and the command's
 own wall time (set-up included) is measured here. Under load, `--load` extra processes (`python -c 'while 1: pass'`)
 are started by this script and killed at the end. The JSON (default bench/results/demo-<device>.json) also holds the
-calibration of the cost model behind `ddm presets` (`ddm_nb.cost.calibrate`; copy it into `COST` in nbs/16_cost.ipynb,
+calibration of the cost model behind `ddm presets` (`ddm_nb.cost.calibrate`; copy it into `COST` in nbs/17_cost.ipynb,
 which tests/test_demo_cli.py checks) and the metrics of each run.
 """
 import argparse, json, math, os, platform, subprocess, sys, tempfile, time
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 # tolerances for "the same metrics" (see bench/README.md): unchanged computations must agree to rounding; the Lyapunov
-# estimates are finite-time averages, so they are held to the tolerances 07_metrics asserts against the Lorenz reference
+# estimates are finite-time averages, so they are held to the tolerances 08_metrics asserts against the Lorenz reference
 TOL = dict(rel=1e-6, lyap1=0.05*0.9056, lyap2=0.05, lyap3=0.05*14.572, kaplan_yorke=0.01)
 
 def machine():
@@ -94,7 +94,7 @@ def main(argv=None):
             cmpm = compare_metrics({**rep['metrics'], 'drift_error': rep['fit']['drift_error']}, {**base['metrics'], 'drift_error': base['fit']['drift_error']})
             run['vs_baseline'] = dict(file=a.baseline, all_within_tolerance=all(v['ok'] for v in cmpm.values()), metrics=cmpm)
         ref = rep['references'].get('lyapunov')
-        if ref:  # the tolerances 07_metrics asserts against the Lorenz reference
+        if ref:  # the tolerances 08_metrics asserts against the Lorenz reference
             run['vs_reference'] = {k: dict(value=rep['metrics'][k], reference=ref, tol=[TOL['lyap1'], TOL['lyap2'], TOL['lyap3']],
                                            ok=all(abs(a-b) <= t for a,b,t in zip(rep['metrics'][k], ref, [TOL['lyap1'], TOL['lyap2'], TOL['lyap3']])))
                                    for k in ('lyapunov_target', 'lyapunov_net') if k in rep['metrics']}
@@ -108,7 +108,7 @@ def main(argv=None):
         res['calibration'] = calibrate(a.preset or 'lorenz', res['runs']['quiet']['cpu_s'], a.quick)
         res['cost_model_now'] = {k:v for k,v in COST.items()}
         if {k: COST.get(k) for k in res['calibration']} != res['calibration']:
-            print(f"the cost model moved: set COST in nbs/16_cost.ipynb to {dict(machine=COST['machine'], **res['calibration'])} (tests/test_demo_cli.py checks it)")
+            print(f"the cost model moved: set COST in nbs/17_cost.ipynb to {dict(machine=COST['machine'], **res['calibration'])} (tests/test_demo_cli.py checks it)")
         res['estimate_with_cost_model_now_s'] = round(estimate_seconds(get_preset(a.preset), a.quick), 1)
     out = Path(a.out or ROOT/'bench'/'results'/f"demo{'-quick' if a.quick else ''}-cpu.json")
     out.parent.mkdir(parents=True, exist_ok=True)

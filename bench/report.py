@@ -151,7 +151,7 @@ def bench_readme():
         runs = dm['runs']
         L += ['', f"## The demo's stages (`demo-cpu.json`, {dm['machine']['cpu']}, {dm['machine']['cores']} cores, torch {dm['machine']['torch']}, {dm['date']})", '',
               f"`{dm['command']}` runs `{dm['demo']}` with the venv present, " + ' and '.join('alone' if r['extra_processes'] == 0 else f"beside {r['extra_processes']} busy processes that it starts and stops itself" for r in runs.values()) + ";",
-              "each stage's wall time, then its CPU time. The network's Lyapunov exponents come from its checked-invariant latent flow (`LatentSDE`, notebook 03; the check is notebook 07).", '',
+              "each stage's wall time, then its CPU time. The network's Lyapunov exponents come from its checked-invariant latent flow (`LatentSDE`, notebook 03; the check is `lyapunov_metrics`, notebook 08).", '',
               '| stage | ' + ' | '.join(f'{k}: wall | {k}: CPU' for k in runs) + ' |', '|---|' + '---|---|'*len(runs)]
         first = next(iter(runs.values()))
         for st in first['stages_s']:

@@ -10,7 +10,8 @@ from ddm_nb.simulate import simulate, lyapunov_spectrum, Lyap
 from ddm_nb.network import latent_drift, latent_diffusion, LatentSDE
 from ddm_nb.sampler import sample_target, Sampler, FitWarning
 from ddm_nb.matching import fit, fit_data
-from ddm_nb.metrics import label_wells, dwell_times, d_stsp
+from ddm_nb.metrics import label_wells, dwell_times
+from ddm_nb.divergences import d_stsp
 
 class BareOU:
     "dz = A(z − μ) dt + √(2D) dB, A = −r(I − J/2), D = r s² I: stationary mean μ = (3s, −3s), covariance s² I. Protocol only."

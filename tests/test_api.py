@@ -12,7 +12,7 @@ from ddm_nb.network import load_net, save_net
 from ddm_nb.sampler import sample_target
 from ddm_nb.solvers import random_embedding
 from ddm_nb.matching import fit
-from ddm_nb.metrics import kl_gmm, d_stsp
+from ddm_nb.divergences import kl_gmm, d_stsp
 
 MODS = 'checks sde simulate network sampler solvers matching metrics decomp memory episodic plots sweep presets cli widgets'.split()
 

@@ -27,7 +27,7 @@ def test_cost_model_is_the_bench_calibration():
     from ddm_nb.cost import COST
     cal = json.loads((ROOT/'bench'/'results'/'demo-cpu.json').read_text())['calibration']
     assert {k: COST.get(k) for k in cal} == cal and set(COST) - {'machine'} == set(cal), \
-        f"bench/results/demo-cpu.json was recalibrated: set COST in nbs/16_cost.ipynb to {dict(machine=COST['machine'], **cal)}"
+        f"bench/results/demo-cpu.json was recalibrated: set COST in nbs/17_cost.ipynb to {dict(machine=COST['machine'], **cal)}"
 
 def test_help_lists_every_set_key():
     from ddm_nb.presets import PRESET_KEYS as SET_KEYS

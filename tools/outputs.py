@@ -7,7 +7,7 @@ notebook's code cells and of every `ddm_nb` module the notebook imports, directl
 `settings.ini` where such a module reads it). `check` recomputes the stamps: a notebook whose code, or the library
 code it runs, changed since its outputs were made is stale; so is a notebook without a stamp or with an error output.
 
-    python tools/outputs.py run [--only 06_matching ...] [--jobs 2] [--timeout 900]
+    python tools/outputs.py run [--only 07_matching ...] [--jobs 2] [--timeout 900]
     python tools/outputs.py check          # exit 1 naming the stale notebooks (tests/test_outputs.py runs it)
 """
 import argparse, hashlib, json, os, re, shutil, subprocess, sys, time
