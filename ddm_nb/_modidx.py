@@ -204,6 +204,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'ddm_nb.presets._unknown_key': ('presets.html#_unknown_key', 'ddm_nb/presets.py'),
                                 'ddm_nb.presets._values': ('presets.html#_values', 'ddm_nb/presets.py'),
                                 'ddm_nb.presets.check_preset_grid': ('presets.html#check_preset_grid', 'ddm_nb/presets.py'),
+                                'ddm_nb.presets.dysts_system': ('presets.html#dysts_system', 'ddm_nb/presets.py'),
                                 'ddm_nb.presets.get_preset': ('presets.html#get_preset', 'ddm_nb/presets.py'),
                                 'ddm_nb.presets.list_presets': ('presets.html#list_presets', 'ddm_nb/presets.py'),
                                 'ddm_nb.presets.override': ('presets.html#override', 'ddm_nb/presets.py'),

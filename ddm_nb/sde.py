@@ -8,7 +8,7 @@ __all__ = ['SYSTEMS', 'DYSTS_HINT', 'TORCH_NP', 'SDE', 'diffusion', 'AdditiveSDE
            'check_sde', 'import_dysts', 'TorchNumpy', 'torchify', 'chaotic_flows', 'DystsFlow', 'from_dysts']
 
 # %% ../nbs/01_sde.ipynb #4883c017
-import dis, importlib, inspect, json, math, sys, types, warnings
+import dis, importlib, importlib.util, inspect, json, math, sys, types, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -275,6 +275,7 @@ def check_sde(sde, y, t=0.):
 DYSTS_HINT = "from_dysts needs dysts: pip install 'ddm-nb[dysts]' (light: pip install scipy && pip install --no-deps dysts)"
 def import_dysts():
     "`dysts.flows`, importing dysts without gluonts when gluonts is absent (dysts needs it only to write Arrow files); a one-line error naming the install command when dysts is missing."
+    if importlib.util.find_spec('dysts') is None: raise ImportError(DYSTS_HINT)
     try: import gluonts.dataset.arrow  # noqa: F401
     except ImportError:
         for n in ('gluonts', 'gluonts.dataset', 'gluonts.dataset.arrow'): sys.modules.setdefault(n, types.ModuleType(n))
@@ -283,7 +284,7 @@ def import_dysts():
         warnings.filterwarnings('ignore', message='Numba not installed')
         try: return importlib.import_module('dysts.flows')
         except ModuleNotFoundError as e:
-            if (e.name or '').split('.')[0] in ('dysts', 'scipy'): raise ImportError(DYSTS_HINT) from None
+            if (e.name or '').split('.')[0] == 'scipy': raise ImportError(DYSTS_HINT) from None
             raise
 
 # %% ../nbs/01_sde.ipynb #d75a0004

@@ -54,3 +54,16 @@ def test_from_dysts_is_a_plain_target():
     assert h.t_scale > 0 and h.center.shape == (3,) and torch.equal(h.G, 0.5*torch.eye(3))
     with pytest.raises(ValueError, match="did you mean 'Chen'"): from_dysts('Chenn')
     with pytest.raises(ValueError, match='depends on time'): from_dysts('Torus')
+
+def test_bench_report_counts():
+    "bench/report.py's dysts summary from hand-made rows: within, misses, flagged misses, median fit seconds (no dysts needed)."
+    import importlib.util as u
+    from pathlib import Path
+    spec = u.spec_from_file_location('bench_report', Path(__file__).resolve().parent.parent/'bench'/'report.py'); rp = u.module_from_spec(spec); spec.loader.exec_module(rp)
+    row = lambda n, st, w, fl, s: dict(name=n, status=st, within=w, flagged=fl, seconds=dict(fit=s) if s else {}, lam_source='report')
+    rep = dict(flows=5, load_before=0.1, jobs=1, results={'A': row('A', 'ok', True, False, 4.), 'B': row('B', 'ok', False, True, 10.),
+               'C': row('C', 'ok', False, False, 6.), 'D': row('D', 'fit failed', None, True, None)})
+    c = rp.dysts_summary(rep)
+    assert (c['attempted'], c['fitted'], c['within'], c['misses'], c['flagged'], c['median_s']) == (4, 3, 1, 3, 2, 6.)
+    block = rp.dysts_block(rep)
+    assert block[0] == rp.YSTART and block[-1] == rp.YEND and sum(l.startswith('| ') for l in block) == 5
