@@ -134,7 +134,7 @@ def one(name, lyap_mode='auto', limit=900, check_steps=20_000):
     torch.set_num_threads(1)
     row, t0 = dict(name=name, status='ok', error=None, seconds={}), time.time()
     try:
-        from ddm_nb.sde import from_dysts
+        from ddm_nb.dysts_flows import from_dysts
         from ddm_nb.matching import fit
         from ddm_nb.sampler import FitWarning
         target = from_dysts(name)
@@ -198,7 +198,7 @@ def main(argv=None):
     ap.add_argument('--check-steps', type=int, default=20_000, help="the closed-loop check's LoopCheck(max_steps=...) (0: fit's default)")
     ap.add_argument('--out', default=str(OUT))
     a = ap.parse_args(argv)
-    from ddm_nb.sde import chaotic_flows, import_dysts
+    from ddm_nb.dysts_flows import chaotic_flows, import_dysts
     import ddm_nb
     flows = import_dysts(); allf = chaotic_flows()
     names = a.names.split(',') if a.names else SUBSET if a.subset else allf

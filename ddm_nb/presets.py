@@ -65,6 +65,7 @@ def dysts_system(system:str, # `dysts:<flow>`, e.g. 'dysts:Chen'
                  preset:str='custom', # the preset's name, for the error
                 )->SDE:
     "The dysts flow that `system = dysts:<flow>` names, with `from_dysts(..., hints=True)`; an unknown flow is an error naming the closest."
+    from ddm_nb.dysts_flows import from_dysts   # here, not at the top: dysts is an optional extra
     p = dict(params or {}); noise = p.pop('noise', 0.)
     try: return from_dysts(system.split(':', 1)[1], noise=noise, params=p or None, hints=True)
     except ValueError as e: raise ValueError(f"preset {preset!r}: system {system!r}: {e}") from None

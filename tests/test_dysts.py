@@ -4,7 +4,7 @@ Without dysts: the numpy→torch shim on a hand-written numpy flow, and the inst
 dysts' own numpy right-hand side (values, complex-step and autograd derivatives), and the preset parser's `dysts:` systems."""
 import importlib.util, sys
 import numpy as np, pytest, torch
-from ddm_nb.sde import TORCH_NP, torchify, from_dysts, chaotic_flows, DYSTS_HINT
+from ddm_nb.dysts_flows import TORCH_NP, torchify, from_dysts, chaotic_flows, DYSTS_HINT
 
 needs_dysts = pytest.mark.skipif(importlib.util.find_spec('dysts') is None, reason="dysts not installed (pip install 'ddm-nb[dysts]')")
 
