@@ -117,12 +117,12 @@ def bench_lyap(target, net, est, t=300., burn=30.):
 
 _WARM = []
 def warm_up(target):
-    "One small untimed fit per process, so that the first flow's seconds do not carry the process's first-call costs."
+    "One small untimed fit per process (without the closed-loop check where fit has one), so that the first flow's seconds do not carry the process's first-call costs."
     from ddm_nb.matching import fit
     if _WARM: return
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        try: fit(target, 32, y0=target.y0, samples=256, independent=False, device='cpu')
+        try: fit(target, 32, y0=target.y0, samples=256, independent=False, device='cpu', **({'check': False} if fit_kwargs(1)[0] else {}))
         except Exception: pass
     _WARM.append(True)
 

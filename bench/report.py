@@ -213,8 +213,9 @@ def bench_readme():
     if dy:
         L += ['', f"## dysts' chaotic flows, fitted as a new user would (`dysts-cpu.json`, {dy['machine']}, torch {dy['torch']}, dysts {dy['dysts']}, commit {dy.get('commit') or '?'}, {dy['date']})", '',
               f"`{dy['command']}` (resumable; `--names`, `--subset`, `--jobs`): every flow of `chaotic_flows()` (dysts' autonomous 3-D chaotic flows, noise-free, `from_dysts`) through",
-              f"`{dy['fit']['call']}`, defaults otherwise. λ_max of target and network with standard errors over starts, D_stsp with its floor and the closed-loop verdict come from",
-              "fit's own closed-loop check; \"within\" is |λ_net − λ_target| ≤ max(10% |λ_target|, 2 SE). A flow that failed is a row with its error. Seconds on shared cores are indicative.", ''] + dysts_block(dy)
+              f"`{dy['fit']['call']}`, defaults otherwise ({dy['fit'].get('check', '')}). λ_max of target and network with standard errors over starts, D_stsp with its floor and the",
+              "verdict come from fit's own closed-loop check; where a report has none (a ddm_nb before the check), λ_max is the bench's own estimate, marked *bench λ*.",
+              "\"within\" is |λ_net − λ_target| ≤ max(10% |λ_target|, 2 SE); a miss is flagged when its report warns. A flow that failed is a row with its error. Seconds on shared cores are indicative.", ''] + dysts_block(dy)
     if not load('sim-cuda.json'): L += ['', '## GPU', '', 'Not measured: no GPU machine has been lent to a session yet. `bash bench/gpu.sh` runs the prepared set and writes `bench/results/*-cuda*.json`; then rerun this report.']
     return '\n'.join(L) + '\n'
 

@@ -67,3 +67,13 @@ def test_bench_report_counts():
     assert (c['attempted'], c['fitted'], c['within'], c['misses'], c['flagged'], c['median_s']) == (4, 3, 1, 3, 2, 6.)
     block = rp.dysts_block(rep)
     assert block[0] == rp.YSTART and block[-1] == rp.YEND and sum(l.startswith('| ') for l in block) == 5
+
+def test_preset_dysts_system(monkeypatch):
+    "`system = dysts:<flow>` in a preset: the flow with dysts' hints; without dysts the install hint, unchanged."
+    from ddm_nb.presets import Preset
+    if importlib.util.find_spec('dysts') is not None:
+        p = Preset(system='dysts:Chen', system_params=dict(noise=0.5))
+        assert repr(p.sde) == "from_dysts('Chen')" and p.sde.t_scale > 0 and torch.equal(p.sde.G, 0.5*torch.eye(3))
+        with pytest.raises(ValueError, match="did you mean 'Chen'"): Preset(system='dysts:Chenn')
+    for k in ('dysts', 'dysts.flows'): monkeypatch.setitem(sys.modules, k, None)
+    with pytest.raises(ImportError, match="pip install --no-deps dysts"): Preset(system='dysts:Chen')
