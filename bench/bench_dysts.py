@@ -3,7 +3,7 @@
     python bench/bench_dysts.py                          # every flow of chaotic_flows() -> bench/results/dysts-cpu.json
     python bench/bench_dysts.py --names Lorenz,Chen      # some flows (added to the JSON: it is resumable)
     python bench/bench_dysts.py --subset --jobs 2        # the 16 flows of the issue-23 study, two processes of one torch thread each
-    python bench/bench_dysts.py --redo                   # rerun flows already in the JSON (default: skip them, keep their rows)
+    python bench/bench_dysts.py --redo                   # rerun flows already in the JSON (default: skip them and keep their rows; timeouts are retried)
     python bench/report.py                               # then the table in bench/README.md
 
 Per flow, one row (see `ROW` below): the held-out (open-loop) drift error, the closed-loop check of fit's report (λ_max of target and
@@ -126,10 +126,13 @@ def warm_up(target):
         except Exception: pass
     _WARM.append(True)
 
+class Timeout(BaseException):
+    "Over the per-flow limit: a BaseException, so that no `except Exception` inside the library or the bench swallows it."
+
 def one(name, lyap_mode='auto', limit=900, check_steps=20_000):
     "One flow's row (never raises)."
     import signal
-    def alarm(*a): raise TimeoutError(f'over {limit} s (--limit)')
+    def alarm(*a): raise Timeout(f'over {limit:g} s (--limit)')
     signal.signal(signal.SIGALRM, alarm); signal.alarm(int(limit))
     torch.set_num_threads(1)
     row, t0 = dict(name=name, status='ok', error=None, seconds={}), time.time()
@@ -164,7 +167,7 @@ def one(name, lyap_mode='auto', limit=900, check_steps=20_000):
             row['seconds']['bench_lyap'] = time.time() - t2
             row.update(lam_target=plain(lt), lam_target_se=plain(lts), lam_net=plain(ln), lam_net_se=plain(lns), lam_source='bench')
             row['note'] = (row.get('note', '') + '; λ measured by the bench itself (bench_lyap), not by fit').lstrip('; ')
-    except TimeoutError as e: row.update(status='timeout', error=str(e))
+    except Timeout as e: row.update(status='timeout', error=str(e))
     except Exception as e:
         row.update(status='fit failed' if 'fit' not in row['seconds'] else 'check failed', error=f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}",
                    traceback=traceback.format_exc()[-800:])
