@@ -79,10 +79,14 @@ def _no_data(ax, msg):
 def _pair(d): return (0, d-1) if d > 1 else (0,)   # the coordinates a state-space panel shows: first and last
 
 # %% ../nbs/12_plots.ipynb #1e54630c
+def _lines(text, width, size=9.):
+    "`text` wrapped to lines that fit across `width` inches at `size` points."
+    return textwrap.wrap(text, int(width*72/(0.55*size)) - 6)
+
 def _caption(fig, gs, caption):
     "A bottom strip of `fig`, row `gs` of its grid, holding `caption` wrapped to the figure's width."
     ax = fig.add_subplot(gs); ax.axis('off')
-    ax.text(0, 1, textwrap.fill(caption, int(fig.get_figwidth()*72/(0.5*9)) - 8), ha='left', va='top', fontsize=9, transform=ax.transAxes, color='0.2')
+    ax.text(0, 1, '\n'.join(_lines(caption, fig.get_figwidth())), ha='left', va='top', fontsize=9, transform=ax.transAxes, color='0.2')
 
 @styled
 def plot_trajectories(ts, # saved times `(T,)`
@@ -94,7 +98,7 @@ def plot_trajectories(ts, # saved times `(T,)`
     "Latent time series of one target and one network trajectory, one panel per dimension: the target thin on top of the network."
     import matplotlib.pyplot as plt
     d = zt.shape[-1]
-    hs = [1.55]*d + ([0.17*len(textwrap.wrap(caption, 140))] if caption else [])   # inches: panels, then the caption's lines
+    hs = [1.55]*d + ([0.2*len(_lines(caption, 10))] if caption else [])   # inches: panels, then the caption's lines
     fig = plt.figure(figsize=(10, sum(hs) + 0.9), layout='constrained')
     gs = fig.add_gridspec(len(hs), 1, height_ratios=hs)
     axs = [fig.add_subplot(gs[i]) for i in range(d)]
@@ -123,7 +127,8 @@ def plot_attractor(zt, # target latent trajectories `(T, batch, d)`
         kw = dict(bins=80, range=tuple(np.quantile(torch.cat([zt, zn]).reshape(-1).numpy(), [0.0005, 0.9995])), density=True)
         ax.hist(zn.reshape(-1).numpy(), histtype='stepfilled', color='C3', alpha=0.35, label=names[1], **kw)
         ax.hist(zt.reshape(-1).numpy(), histtype='step', color='k', lw=1.2, label=names[0], **kw)
-        ax.set_xlabel('$z$ (a.u.)'); ax.set_ylabel('probability density (1/a.u.)'); ax.legend(loc='upper right')
+        ax.set_xlabel('$z$ (a.u.)'); ax.set_ylabel('probability density (1/a.u.)')
+        h,l = ax.get_legend_handles_labels(); ax.legend(h[::-1], l[::-1], loc='upper right')   # the target first
         ax.set_title(f'stationary density, all {zt.shape[1]} trajectories of each'); return fig
     fig,axs = _fig(1, 2, figsize=(10, 4.6), sharex=True, sharey=True)
     i,j = _pair(d)
