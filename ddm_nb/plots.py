@@ -48,7 +48,7 @@ def _drawn_ticks(fig)->set:
 def check_figure(fig, # a matplotlib figure
                  min_size:float=8., # smallest font size allowed, in points
                 )->list:
-    "What makes `fig` hard to read on a slide: each text smaller than `min_size`, outside the figure, or (a note in a panel) outside its panel."
+    "What makes `fig` hard to read on a slide: each text smaller than `min_size`, outside the figure, or (a note or legend in a panel) outside its panel."
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     r = (fig.canvas if hasattr(fig.canvas, 'get_renderer') else FigureCanvasAgg(fig)).get_renderer(); fig.draw(r)   # a figure shown inline may have lost its canvas
     out = lambda b,box: b.x0 < box.x0-1 or b.y0 < box.y0-1 or b.x1 > box.x1+1 or b.y1 > box.y1+1   # 1 pixel of slack
@@ -60,6 +60,9 @@ def check_figure(fig, # a matplotlib figure
     for ax in fig.axes:
         for t in ax.texts:
             if t.get_visible() and out(t.get_window_extent(r), ax.bbox): bad.append(f'{name(t)} leaves its panel {ax.get_title()!r}')
+        lg = ax.get_legend()   # a legend placed in its panel (not anchored elsewhere) stays in it
+        if lg and lg.get_visible() and lg.get_bbox_to_anchor().bounds==ax.bbox.bounds and out(lg.get_window_extent(r), ax.bbox):
+            bad.append(f'the legend of panel {ax.get_title()!r} leaves it')
     return bad
 
 # %% ../nbs/12_plots.ipynb #c12a0008
