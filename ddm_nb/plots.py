@@ -277,7 +277,7 @@ def _acf_panel(ax, x, y, h, win, names):
     ax.set_title('autocorrelation' + (f' over {win.time/win.scale:.2g} {win.kind}s' if ok and not win.short else ''))
     if win.short:   # said under the axis, where it hides no curve
         what = (f'the slowest {win.kind} is {win.scale:.3g}: three need a run about {math.ceil(3*win.scale/win.time)}× longer (t1)' if ok
-                else 'the correlation does not decay within them: simulate longer (t1)')
+                else 'they hold no full period or decorrelation time: simulate longer (t1)')
         ax.set_xlabel(textwrap.fill(f'lag (time units), up to half the run; {what}', _chars(ax, 10)))
 
 # %% ../nbs/12_plots.ipynb #c12a000d
