@@ -149,6 +149,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'ddm_nb.metrics.kramers_moyal': ('metrics.html#kramers_moyal', 'ddm_nb/metrics.py'),
                                 'ddm_nb.metrics.label_wells': ('metrics.html#label_wells', 'ddm_nb/metrics.py'),
                                 'ddm_nb.metrics.lyapunov_metrics': ('metrics.html#lyapunov_metrics', 'ddm_nb/metrics.py'),
+                                'ddm_nb.metrics.lyapunov_spread': ('metrics.html#lyapunov_spread', 'ddm_nb/metrics.py'),
                                 'ddm_nb.metrics.transitions': ('metrics.html#transitions', 'ddm_nb/metrics.py')},
             'ddm_nb.network': { 'ddm_nb.network.LatentSDE': ('network.html#latentsde', 'ddm_nb/network.py'),
                                 'ddm_nb.network.LatentSDE.__init__': ('network.html#latentsde.__init__', 'ddm_nb/network.py'),

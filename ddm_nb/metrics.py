@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'KM', 'kramers_moyal', 'label_wells', 'transitions', 'dwell_times', 'escape_rates', 'kaplan_yorke',
            'Metrics', 'km_errors', 'acf_error', 'km_shortfall', 'km_note', 'Window', 'correlation_window',
-           'lyapunov_metrics', 'compare', 'keys_table']
+           'lyapunov_spread', 'lyapunov_metrics', 'compare', 'keys_table']
 
 # %% ../nbs/08_metrics.ipynb #d9251983
 import math, json, time
@@ -219,6 +219,14 @@ def correlation_window(ts, # saved times `(T,)`
     return Window(lag, lag*h, s, kind, not n*s <= L*h*(1+1e-9))
 
 # %% ../nbs/08_metrics.ipynb #56112f0a
+def lyapunov_spread(per, # per-start exponents `(n_starts, k)`, as `lyapunov_spectrum` returns them
+                    who:str, # suffix of the keys
+                   )->dict:
+    "The spread of Lyapunov exponents over starts: standard errors `lyapunov_{who}_se` and the starts whose largest exponent is ≤ 0."
+    per = per.double()
+    return {f'lyapunov_{who}_se': (per.std(0)/math.sqrt(len(per))).tolist() if len(per) > 1 else [math.nan]*per.shape[1],
+            f'lyapunov_{who}_nonchaotic': int((per[:, 0] <= 0).sum()), f'lyapunov_{who}_starts': len(per)}
+
 def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its latent flow, checked, or the full network)
                      z, # latent trajectories `(T, batch, d)` on the attractor
                      who:str='net', # suffix of the keys
@@ -235,15 +243,15 @@ def lyapunov_metrics(drift, # drift `f(t, z)`, an SDE, or an `RNN` (then its lat
     y0 = half[torch.linspace(0, len(half)-1, max(lyap.n_starts, 2)).long()]
     kw = dict(lyap=lyap, device=device, progress=progress)
     if not isinstance(drift, RNN):
-        lam,_ = lyapunov_spectrum(drift, y0, **kw)
-        return {f'lyapunov_{who}': lam.tolist(), f'kaplan_yorke_{who}': kaplan_yorke(lam)}
+        lam,per = lyapunov_spectrum(drift, y0, **kw)
+        return {f'lyapunov_{who}': lam.tolist(), **lyapunov_spread(per, who), f'kaplan_yorke_{who}': kaplan_yorke(lam)}
     off,rng = plane_invariance(drift, y0)
     m = {f'{who}_off_plane_drift': off, f'{who}_off_plane_range': rng}
     if off < 1e-4:
-        lam,_ = lyapunov_spectrum(LatentSDE(drift), y0, **kw)
+        lam,per = lyapunov_spectrum(LatentSDE(drift), y0, **kw)
         tr = -1/drift.tau if rng < 1e-4 else math.nan
         full = torch.cat([lam.double(), torch.full((drift.d-d,), tr, dtype=torch.float64)]) if rng < 1e-4 else lam
-        m.update({f'lyapunov_{who}': lam.tolist(), f'lyapunov_{who}_transverse': tr, f'kaplan_yorke_{who}': kaplan_yorke(full)})
+        m.update({f'lyapunov_{who}': lam.tolist(), **lyapunov_spread(per, who), f'lyapunov_{who}_transverse': tr, f'kaplan_yorke_{who}': kaplan_yorke(full)})
     else:
         lam,_ = lyapunov_spectrum(drift, drift.embed(torch.as_tensor(y0, dtype=torch.float64, device=drift.M.device)), k=d, **kw)
         m.update({f'lyapunov_{who}': lam.tolist(), f'lyapunov_{who}_transverse': math.nan, f'kaplan_yorke_{who}': kaplan_yorke(lam)})
@@ -336,6 +344,12 @@ METRIC_KEYS = {  # key of `compare`'s table -> (unit, meaning); one line per key
     'lyapunov_target': ('1/time unit', "Lyapunov spectrum of the target's drift, largest first"),
     'lyapunov_net': ('1/time unit', "the network's d leading Lyapunov exponents (from its latent flow when the plane is invariant)"),
     'lyapunov_net_transverse': ('1/time unit', "exponent of the network's N − d directions off the plane: −1/τ when W's range lies in the plane, else null"),
+    'lyapunov_target_se': ('1/time unit', "standard error of each target exponent over its starts (std/√n_starts)"),
+    'lyapunov_net_se': ('1/time unit', "the same for the network"),
+    'lyapunov_target_nonchaotic': ('count', "starts of the target whose largest exponent is ≤ 0 (a start that fell onto a fixed point or cycle)"),
+    'lyapunov_net_nonchaotic': ('count', "the same for the network: more than the target's means part of its flow is not chaotic"),
+    'lyapunov_target_starts': ('count', "starts the target's exponents average over"),
+    'lyapunov_net_starts': ('count', "the same for the network"),
     'kaplan_yorke_target': ('1', "Kaplan–Yorke dimension of the target's spectrum"),
     'kaplan_yorke_net': ('1', "Kaplan–Yorke dimension of the network's full spectrum"),
     'net_off_plane_drift': ('1', "largest drift off the latent plane relative to the drift, at the states of the exponents (the plane is taken as invariant below 1e-4)"),

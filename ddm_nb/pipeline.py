@@ -8,7 +8,7 @@ __all__ = ['DEMO_LYAPUNOV', 'REPORT_KEYS', 'Stages', 'fit_stage', 'target_runs',
            'run_demo', 'demo_figures', 'write_demo', 'demo', 'summary']
 
 # %% ../nbs/16_pipeline.ipynb #7ae8af07
-import contextlib, json, os, sys, time
+import contextlib, json, math, os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -333,6 +333,8 @@ def summary(rep:dict, # the report `demo` returned
     m,f = rep['metrics'],rep['fit']
     fl = lambda k: f"   floor {m[k+'_floor']:.3f} (target ‖ independent target run)" if k+'_floor' in m else ''
     fmt = lambda v: '(' + ', '.join('—' if u is None else f'{u:.3f}' for u in v) + ')'
+    se = lambda w: (m.get(f'lyapunov_{w}_se') or [math.nan])[0]
+    spread = lambda w: (f"   λ_max SE {se(w):.3f}" if math.isfinite(se(w)) else '') + (f", {m[f'lyapunov_{w}_nonchaotic']} of {m[f'lyapunov_{w}_starts']} starts not chaotic" if m.get(f'lyapunov_{w}_nonchaotic') else '')
     L = [f"{rep['preset']}: {rep['N']}-neuron network, τ = {rep['tau']:g}, {rep['n_paths']} trajectories × {float(rep['t1']):g} time units on {rep['device']}"
          + (' (--quick)' if rep.get('quick') else '') + f", {rep['seconds']['total']:.1f} s",
          f"  drift error (held-out, relative)   {f['drift_error']:.2%}",
@@ -340,9 +342,9 @@ def summary(rep:dict, # the report `demo` returned
          f"  D_H (power spectra, Hellinger)     {m['d_hellinger']:.3f}" + fl('d_hellinger')]
     if 'lyapunov_target' in m:
         ref = rep['references'].get('lyapunov')
-        L.append(f"  λ target                           {fmt(m['lyapunov_target'])}" + (f"   reference {fmt(ref)}" if ref else ''))
+        L.append(f"  λ target                           {fmt(m['lyapunov_target'])}" + spread('target') + (f"   reference {fmt(ref)}" if ref else ''))
         tr = m.get('lyapunov_net_transverse')
-        L.append(f"  λ network                          {fmt(m['lyapunov_net'])}" + (f"   + {rep['N']-len(m['lyapunov_net'])} × {tr:.3g} off the plane" if tr is not None else ''))
+        L.append(f"  λ network                          {fmt(m['lyapunov_net'])}" + spread('net') + (f"   + {rep['N']-len(m['lyapunov_net'])} × {tr:.3g} off the plane" if tr is not None else ''))
     if m.get('km_note'): L.append(f"  Kramers–Moyal: {m['km_note']}")
     if out is not None: L.append(f"  files: {Path(out).resolve()}/ (metrics.json, network.pt, compare.png, trajectories.png, attractor.png, vector_field.png)")
     return '\n'.join(L)
