@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['grid_cells', 'kl_binned', 'kl_gauss', 'kl_gmm', 'd_stsp', 'gauss_smooth', 'power_spectrum', 'hellinger',
-           'd_hellinger', 'acf', 'LoopCheck', 'occupancy', 'ClosedLoop', 'closed_loop']
+           'd_hellinger', 'acf', 'LoopCheck', 'rk4_paths', 'occupancy', 'ClosedLoop', 'closed_loop']
 
 # %% ../nbs/04_divergences.ipynb #d1ve0004
 import math, time
@@ -174,7 +174,7 @@ class LoopCheck:
                      **{k: (lambda k,v: check_num(k, v, lo=0)) for k in ('burn_in', 'lam_se', 'd_abs')})
 
 # %% ../nbs/04_divergences.ipynb #c10p0003
-def _runs(f, starts, dt, n_burn, n_avg, every, bound=1e6):
+def rk4_paths(f, starts, dt, n_burn, n_avg, every, bound=1e6):
     "RK4 states of `dz/dt = f(z)` from `starts` `(B, d)` after `n_burn` steps, every `every`-th of `n_avg` steps, `(T, B, d)`; a run that blows up or leaves the domain is frozen and marked dead `(B,)`."
     y = starts.clone(); alive = torch.isfinite(y).all(-1); out = []
     with torch.no_grad():
@@ -287,7 +287,7 @@ def closed_loop(target, # the target: an SDE or flow with drift `f(t, z)` (its n
     nb,na = round(c.burn_in*t_relax/dt),max(10, round(c.t*t_relax/dt))
     if nb + na > c.max_steps: nb,na = nb*c.max_steps//(nb+na),max(10, na*c.max_steps//(nb+na))
     na = na//10*10
-    (yt,at),(yn,an) = [_runs(fl.f, starts, dt, nb, na, max(1, na//1000)) for fl in (target, flow)]
+    (yt,at),(yn,an) = [rk4_paths(fl.f, starts, dt, nb, na, max(1, na//1000)) for fl in (target, flow)]
     lyap = Lyap(t=na*dt, dt=dt, burn_in=nb*dt)
     lt,ln = _lam(target, starts, lyap, 10*dt),_lam(flow, starts, lyap, 10*dt)
     ref = yt[:, at].reshape(-1, yt.shape[-1]) if at.any() else starts
