@@ -25,10 +25,10 @@ def _noise_loading(sde, z, feats, lam):
     if getattr(sde, 'noise_type', 'general')=='diagonal': G = torch.diag_embed(G)
     if (G - G[:1]).abs().max() <= 1e-6*G.abs().max().clamp_min(1e-30): return dict(L=G[0])
     D = 0.5*G@G.transpose(-1, -2)
-    Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(sde.d, dtype=torch.float64))
+    Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(z.shape[-1], dtype=torch.float64))
     Ls = Ls.reshape(len(z), -1)
     V,s = ridge_fit(lambda i,j: (feats(z[i:j]), Ls[i:j]), lam, K=len(z))
-    return dict(V=V.float(), s=s.float(), m=sde.d)
+    return dict(V=V.float(), s=s.float(), m=z.shape[-1])
 
 # %% ../nbs/07_matching.ipynb #6d545f57
 @dataclass(repr=False)
@@ -220,6 +220,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     "Match `target`'s drift and diffusion in a network; return `(net, report)`."
     check_moved('fit', moved, _MOVED)
     solver,net_or_size,tau,samples,seed,gain,off_noise,phi,source = _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source)
+    target = as_ito(target)   # a Stratonovich target is matched in its Itô form
     t0,device = time.time(),default_device(device)
     z,diag = _fit_samples(target, z, samples, y0, source, box, sampler, seed, device)
     p,est = _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, progress)
@@ -280,6 +281,8 @@ def _data_diffusion(net, ys, Tt, dt, ridge, state_dependent):
 class DataFitReport(FitReport):
     "`fit_data`'s report: the common fields, then what fitting a recorded trajectory measures."
     order:int # order of the increments
+    drift_error_statistical:float # the drift error's statistical part: half the difference of fits on two halves of the record
+    drift_error_discretisation:float # its discretisation part: the fit from every second state differs by 2^order − 1 times it (Richardson)
     drift_residual:float # held-out residual of the increments, relative to the drift
     state_dependent:bool # state-dependent diffusion fitted
     state_dependence_z:float # z-score of the held-out test for state dependence
@@ -307,8 +310,11 @@ def _data_drift(ys, dt, Tt, M, c, tau, phi, ridge, order, est, seed):
     fa,fb = [drift(*_drift_ridge(*drift_increments(y, dt, order), M, c, tau, phi, ridge)[:2], zte) for y in halves]
     fn = drift(W, b, zte)
     err = float(((fa-fb)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())/2
+    y2 = ys[:Tt:2]   # Richardson: the same fit from every second state (step 2dt) is off by 2^order times the bias
+    f2 = drift(*_drift_ridge(*drift_increments(y2, 2*dt, order), M, c, tau, phi, ridge)[:2], zte) if len(y2) > order + 10 else fn + math.nan
+    bias = float(((fn-f2)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())/(2**order - 1)
     resid = float(((vte - fn)**2).sum(-1).mean().sqrt()/(fn**2).sum(-1).mean().sqrt())
-    return W, b, lam, ridge, tau, order, err, resid, halves, ztr, zte
+    return W, b, lam, ridge, tau, order, (err, bias), resid, halves, ztr, zte
 
 # %% ../nbs/07_matching.ipynb #06a0c015
 def _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent):
@@ -334,13 +340,18 @@ def _data_embedding(ys, dt, order, net_or_size, tau, phi, gain, seed):
     else: M,c = random_embedding(None, check_int('net_or_size (the number of neurons N)', net_or_size, lo=1), gain=gain, seed=seed, center=center, scale=scale)
     return M, c, tau, phi, dict(center=center.tolist(), scale=scale.tolist(), region='estimate', dt=dt)
 
-def _data_checks(net, ztr, warn_above, drift_err, diff_err):
+def _data_checks(net, ztr, warn_above, drift_errs, diff_err, dt, est):
     "Saturation, rank, asymmetry and the warnings of a fit to data, as report fields."
-    warns = []
+    warns,(stat,bias) = [],drift_errs
     sat,satn = saturation(ztr[:20000]@net.M.T + net.c, net.phi)
-    if drift_err > warn_above or (math.isfinite(diff_err) and diff_err > warn_above):
-        FitWarning.issue(f"estimated drift error {drift_err:.2%} (split-half), diffusion error {diff_err:.2%} above {warn_above:.0%}: the record is too short or too noisy for N={net.N}; "
-                         "try more data, a smaller N or a larger ridge", warns, level=4)
+    coarse = f"the record's step Δt = {dt:.3g} is {dt/est['t_fast']:.2g} of the fastest time scale ({est['t_fast']:.3g})"
+    if math.isfinite(bias) and bias > max(warn_above, stat):
+        FitWarning.issue(f"estimated drift error {math.hypot(stat, bias):.2%}, mostly discretisation bias ({bias:.2%}, from fits at Δt and 2Δt): "
+                         f"{coarse}; record more often", warns, level=4)
+    elif stat > warn_above or (math.isfinite(diff_err) and diff_err > warn_above):
+        FitWarning.issue(f"estimated drift error {math.hypot(stat, bias if math.isfinite(bias) else 0):.2%} (split-half {stat:.2%}), diffusion error {diff_err:.2%} above {warn_above:.0%}: "
+                         f"the record is too short or too noisy for N={net.N}; try more data, a smaller N or a larger ridge", warns, level=4)
+    elif dt > est['t_fast']/2: FitWarning.issue(f"{coarse}: increments that long cannot resolve the fastest dynamics; record more often", warns, level=4)
     if satn > 0.5: FitWarning.issue(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", warns, level=4)
     return dict(saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.W, net.M), asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)), warnings=warns)
 
@@ -368,16 +379,17 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
     Tt = int(len(ys)*(1-held_out))
     M,c,tau,phi,est = _data_embedding(ys[:Tt], dt, order, net_or_size, tau, phi, gain, seed)
     with torch.no_grad():
-        W,b,lam,ridge,tau,order,drift_err,resid,halves,ztr,zte = _data_drift(ys, dt, Tt, M, c, tau, phi, solver.ridge, order, est, seed)
+        W,b,lam,ridge,tau,order,(stat_err,bias),resid,halves,ztr,zte = _data_drift(ys, dt, Tt, M, c, tau, phi, solver.ridge, order, est, seed)
         noise,state_dependent,z_sd,Qm = _data_diffusion(RNN(W, b, M, c, tau=tau, phi=phi), ys, Tt, dt, ridge, state_dependent)
         net = RNN(W, b, M, c, tau=tau, phi=phi, **noise)
         Qa,Qb = [_quadratic_variation(LatentSDE(net, torch.float32), y, dt)[1].mean(0) for y in halves]
         diff_err = float((Qa - Qb).norm()/Qm.norm())/2 if not state_dependent else math.nan
     for k,v in dict(W=W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the record for outliers, or raise ridge")
+    drift_err = math.hypot(stat_err, bias) if math.isfinite(bias) else stat_err
     if not math.isfinite(drift_err): raise FloatingPointError("the fitted network's drift is not finite at the held-out states")
     report = DataFitReport(method='data', N=net.N, d=ys.shape[-1], tau=tau, samples=len(ztr), held_out=len(zte), ridge=ridge, ridge_abs=lam, order=order,
-                           drift_error=drift_err, drift_residual=resid, diffusion_error=diff_err, state_dependent=bool(state_dependent), state_dependence_z=z_sd,
-                           **_data_checks(net, ztr, warn_above, drift_err, diff_err), estimates=est, seconds=round(time.time()-t0, 3), device=str(device))
+                           drift_error=drift_err, drift_error_statistical=stat_err, drift_error_discretisation=bias, drift_residual=resid, diffusion_error=diff_err, state_dependent=bool(state_dependent), state_dependence_z=z_sd,
+                           **_data_checks(net, ztr, warn_above, (stat_err, bias), diff_err, dt, est), estimates=est, seconds=round(time.time()-t0, 3), device=str(device))
     net.meta.update(fit=dict(report), target='data')
     return to_device(net, device), report

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SYSTEMS', 'SDE', 'diffusion', 'AdditiveSDE', 'lyapunov_cov', 'OU', 'mfpt_1d', 'DoubleWell', 'DoubleWell2D',
-           'MultiWell', 'Hopf', 'VanDerPol', 'Lorenz', 'Multiplicative', 'CyclicWells', 'get_system', 'check_sde']
+           'MultiWell', 'Hopf', 'VanDerPol', 'Lorenz', 'Multiplicative', 'ito_correction', 'ItoForm', 'as_ito',
+           'CyclicWells', 'get_system', 'check_sde']
 
 # %% ../nbs/01_sde.ipynb #4883c017
 import inspect, math
@@ -209,6 +210,36 @@ class Multiplicative(SDE):
         "Exact stationary density on a grid `z` (numpy), normalised on that grid."
         p = (self.a+self.b*z**2)**(-1-self.theta/(2*self.b)) if self.b>0 else np.exp(-self.theta*z**2/(2*self.a))
         return p/np.trapezoid(p, z)
+
+# %% ../nbs/01_sde.ipynb #5a7a0c02
+def ito_correction(sde, t, y):
+    "The Stratonovich-to-Itô drift correction ½ Σⱼ (∂G₋ⱼ/∂z) G₋ⱼ at states `y` `(batch, d)`."
+    def G(y):
+        g = sde.g(t, y)
+        return torch.diag_embed(g) if sde.noise_type=='diagonal' else g.expand(len(y), *g.shape) if g.dim()==2 else g
+    G0,c = G(y),torch.zeros_like(y)
+    for j in range(G0.shape[-1]):
+        try: c = c + torch.func.jvp(lambda x: G(x)[..., j], (y,), (G0[..., j],))[1]
+        except Exception:   # a g that torch.func cannot trace (numpy inside, in-place writes): central differences
+            h = 1e-4*(1 + y.abs().max())
+            c = c + (G(y + h*G0[..., j])[..., j] - G(y - h*G0[..., j])[..., j])/(2*h)
+    return c/2
+
+class ItoForm:
+    "A Stratonovich SDE read in Itô form: the same `g`, the drift plus `ito_correction`."
+    sde_type = 'ito'
+    def __init__(self, sde): self.sde,self.noise_type = sde,sde.noise_type
+    def __getattr__(self, k):   # d, y0, scale, name, ... of the original
+        if k.startswith('__') or 'sde' not in self.__dict__: raise AttributeError(k)
+        return getattr(self.sde, k)
+    def f(self, t, y): return self.sde.f(t, y) + ito_correction(self.sde, t, y)
+    def g(self, t, y): return self.sde.g(t, y)
+    def __repr__(self): return f'as_ito({self.sde!r})'
+
+def as_ito(sde):
+    "`sde` in Itô form: itself when `sde_type` is 'ito' (or the noise additive), else a view whose drift carries the Stratonovich correction."
+    kind = check_choice('sde_type', getattr(sde, 'sde_type', 'ito'), ('ito', 'stratonovich'))
+    return sde if kind=='ito' or getattr(sde, 'noise_type', None)=='additive' else ItoForm(sde)
 
 # %% ../nbs/01_sde.ipynb #7c13ca69
 class CyclicWells(MultiWell):

@@ -58,6 +58,7 @@ def _on(t, dev): return t.device.type==dev.type and (dev.index is None or t.devi
 def to_device(obj, device):
     "`obj` with its tensors on `device`: `obj` itself when they are there already, else a moved copy (the caller's object is never changed)."
     dev = torch.device(device)
+    if isinstance(obj, ItoForm): return ItoForm(to_device(obj.sde, dev))
     mod = isinstance(obj, torch.nn.Module)
     ts = [*obj.parameters(), *obj.buffers()] if mod else [v for v in vars(obj).values() if isinstance(v, torch.Tensor)]
     if all(_on(t, dev) for t in ts): return obj
@@ -161,7 +162,7 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     t0,dt,steps,save_every,check_every,n_paths,seed = _checked(sde, t0, t1, dt, save_every, check_every, n_paths, seed, dtype, method)
     device = default_device(device)
     y = _initial(y0, n_paths, dtype, device)
-    sde = to_device(sde, device)
+    sde = as_ito(to_device(sde, device))   # a Stratonovich SDE is integrated in its Itô form
     d,m = check_sde(sde, y[:2], t0)  # a couple of rows: forming G for the whole batch can be large
     B,nsave,gen = len(y),steps//save_every+1,torch.Generator(device).manual_seed(seed)
     if fused is None: fused = FUSED_WINS.get(device.type, False)
