@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FitWarning', 'drift_jacobian', 'drift_rates', 'mixing', 'Sampler', 'Samples', 'ensemble_spread', 'split_halves',
-           'attractor_samples', 'attractor_starts', 'sample_target']
+           'attractor_samples', 'attractor_starts', 'sample_target', 'sample_region', 'fit_estimates']
 
 # %% ../nbs/05_sampler.ipynb #04a0c003
 import math, warnings
@@ -304,3 +304,23 @@ def sample_target(target, # target SDE (the torchsde protocol is enough)
     zi,di = _invariant(target, n//2, y0, None if y0 is not None else (lo, hi), sp, seed, device)
     z = torch.cat([zi, zb])
     return Samples(z[torch.randperm(n, generator=g)], {**diag, **di, 'warnings': diag.get('warnings', []) + di['warnings']})
+
+# %% ../nbs/05_sampler.ipynb #7277ca5d
+def sample_region(target, z):
+    "Centre and scale of the embedding: the target's hints when they agree with the samples `z` (factor 10), else the samples' mean and std."
+    ce,se = z.mean(0),z.std(0)
+    se = se.clamp_min(1e-6*float(se.max().clamp_min(1e-30)))
+    ch,sh = getattr(target, 'center', None),getattr(target, 'scale', None)
+    if ch is not None and sh is not None:
+        ch,sh = torch.as_tensor(ch, dtype=torch.float32).cpu(),torch.as_tensor(sh, dtype=torch.float32).cpu()
+        if ch.shape==ce.shape and sh.shape==se.shape and ((sh/se).log().abs() < math.log(10)).all() and ((ch-ce).abs() < 3*se).all(): return ch,sh,'hint'
+    return ce,se,'estimate'
+
+def fit_estimates(target, z, tau, seed):
+    "Region, time scales and τ for `target` from samples `z`; returns `(center, scale, tau, estimates)`."
+    center,scale,src = sample_region(target, z)
+    rates = drift_rates(target, z[torch.randperm(len(z), generator=torch.Generator().manual_seed(seed))[:512]])
+    if not torch.isfinite(rates).all(): raise ValueError("target drift is not finite (or its Jacobian is not) at the samples")
+    est = dict(center=center.tolist(), scale=scale.tolist(), region=src, t_fast=1/float(rates.max()), t_relax=1/float(rates.median()))
+    if tau is None: tau,est['tau'] = (0.1,'default 0.1 (t_scale hint)') if getattr(target, 't_scale', None) is not None else (0.1*est['t_relax'],'0.1 t_relax')
+    return center, scale, tau, est
