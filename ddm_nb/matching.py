@@ -50,7 +50,8 @@ class FitReport(Mapping):
     def __iter__(self): return (f.name for f in fields(self) if getattr(self, f.name) is not None)
     def __len__(self): return sum(1 for _ in self)
     def __getitem__(self, k):
-        if k in {f.name for f in fields(self)} and getattr(self, k) is not None: return getattr(self, k)
+        v = getattr(self, k, None) if k in {f.name for f in fields(self)} else None
+        if v is not None: return dict(asdict(v), ok=v.ok) if k=='closed_loop' else v   # plain data: the closed loop as a dict
         raise KeyError(k)
 
 # %% ../nbs/07_matching.ipynb #06a0c002
@@ -213,7 +214,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     rep = _fit_report(net, p, solver, hist, est, diag, source, box, sampler, independent, warn_above)
     if check is not False: rep['closed_loop'] = _closed_loop(target, net, p, est, LoopCheck() if check is True else check, y0, rep['warnings'])
     report = TargetFitReport(**rep, seconds=round(time.time()-t0, 3), device=str(device))
-    net.meta.update(fit={k: dict(asdict(v), ok=v.ok) if k=='closed_loop' else v for k,v in report.items()}, target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
+    net.meta.update(fit=dict(report), target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
     return net, report
 
 # %% ../nbs/07_matching.ipynb #bfde4a91
