@@ -175,10 +175,12 @@ def _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, 
     phi,source = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box', 'mixture'))
     return solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source
 
-# %% ../nbs/07_matching.ipynb #68c42c30
+# %% ../nbs/07_matching.ipynb #68c42c2f
 _MOVED = dict(method="solver=Adam(...) for method='adam', solver=Ridge() for 'ridge'", ridge='solver=Ridge(ridge=...)', refine='solver=Refine(...)',
               **{k: f'solver=Adam({k}=...)' for k in ('symmetric', 'off_manifold', 'epochs', 'lr', 'batch_size', 'weight_decay', 'patience')})
 
+
+# %% ../nbs/07_matching.ipynb #68c42c30
 def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`, `sde_type` (`d`, `y0`, `scale`, `center`, `t_scale` are optional hints)
         net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
         *,
