@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['grid_cells', 'kl_binned', 'kl_gauss', 'kl_gmm', 'd_stsp', 'gauss_smooth', 'power_spectrum', 'hellinger',
-           'd_hellinger', 'acf']
+           'd_hellinger', 'acf', 'LoopCheck', 'rk4_paths', 'occupancy', 'ClosedLoop', 'closed_loop']
 
 # %% ../nbs/04_divergences.ipynb #d1ve0004
-import math
+import math, time
+from dataclasses import dataclass
 import numpy as np
 import torch
 from .checks import *
@@ -151,3 +152,162 @@ def acf(ys, # stationary trajectories `(T, batch, d)`
     C = torch.fft.irfft(S, n=T+max_lag, dim=0)[:max_lag+1]/(B*(T-torch.arange(max_lag+1, dtype=z.dtype)))[:,None,None]
     if normalize: s = C[0].diagonal().sqrt(); C = C/(s[:,None]*s)
     return C
+
+# %% ../nbs/04_divergences.ipynb #c10p0002
+@dataclass(frozen=True)
+class LoopCheck:
+    "Settings of the closed-loop check: starts, run lengths (in relaxation times), RK4 step (in fastest time scales), and the verdict's thresholds."
+    starts:int=16 # start states, half of them for the floor (even)
+    t:float=300. # averaging time, in relaxation times t_relax
+    burn_in:float=30. # time run before averaging, in t_relax
+    step:float=0.25 # RK4 step, in fastest time scales t_fast
+    max_steps:int=2_000 # most RK4 steps per run (burn-in and averaging): longer runs are cut to fit, recorded in the result's `t` (the benchmark uses 20,000)
+    lam_rel:float=0.1 # λ_max may differ by this fraction of the target's |λ_max| …
+    lam_se:float=2. # … or by this many standard errors of the difference …
+    lam_abs:float=0.002 # … or by this fraction of the target's median rate 1/t_relax (a limit cycle's λ_max is 0), whichever is largest
+    d_ratio:float=3. # D_stsp may be this many times its floor …
+    d_abs:float=0.3 # … or its floor plus this, whichever is larger
+    occupancy:float=0.5 # a network run with fewer of its states in cells the target visits has left the attractor
+    stuck:float=1e-3 # a network run whose late spread is below this fraction of the attractor's is stuck
+    def __post_init__(self):
+        check_fields(self, starts=lambda k,v: check_int(k, v, lo=2), max_steps=lambda k,v: check_int(k, v, lo=10),
+                     **{k: (lambda k,v: check_num(k, v, lo=0, strict=True)) for k in ('t', 'step', 'lam_rel', 'd_ratio', 'occupancy', 'stuck')},
+                     **{k: (lambda k,v: check_num(k, v, lo=0)) for k in ('burn_in', 'lam_se', 'lam_abs', 'd_abs')})
+
+# %% ../nbs/04_divergences.ipynb #c10p0003
+def rk4_paths(f, starts, dt, n_burn, n_avg, every, bound=1e6):
+    "RK4 states of `dz/dt = f(z)` from `starts` `(B, d)` after `n_burn` steps, every `every`-th of `n_avg` steps, `(T, B, d)`; a run that blows up or leaves the domain is frozen and marked dead `(B,)`."
+    y = starts.clone(); alive = torch.isfinite(y).all(-1); out = []
+    with torch.no_grad():
+        for i in range(n_burn + n_avg):
+            k1 = f(0., y); k2 = f(0., y+dt/2*k1); k3 = f(0., y+dt/2*k2); k4 = f(0., y+dt*k3)
+            yn = y + dt/6*(k1+2*(k2+k3)+k4)
+            alive = alive & torch.isfinite(yn).all(-1) & (yn.abs().amax(-1) < bound)
+            y = torch.where(alive[:, None], yn, y)
+            if i >= n_burn and (i-n_burn) % every == 0: out.append(y.clone())
+    return torch.stack(out), alive
+
+def _lam(flow, starts, lyap, renorm):
+    "λ_max per start `(B,)` (k=1 of `lyapunov_spectrum`), NaN for a start whose flow diverges."
+    try: return lyapunov_spectrum(flow, starts, lyap, k=1, renorm=renorm, device='cpu')[1][:, 0].double()
+    except FloatingPointError: pass   # estimate each start alone, so that one divergence does not cost the others
+    def one(s):
+        try: return float(lyapunov_spectrum(flow, s[None], lyap, k=1, renorm=renorm, device='cpu')[1][0, 0])
+        except FloatingPointError: return math.nan
+    return torch.tensor([one(s) for s in starts], dtype=torch.float64)
+
+# %% ../nbs/04_divergences.ipynb #c10p0004
+def _box(ref, starts):
+    "Principal axes (at most 3) of the states `ref` `(K, d)` and a padded box on them: `(mean, axes (d, k), lo, hi)`; widths at least a tenth of the starts' spread."
+    m = ref.mean(0)
+    axes = torch.linalg.svd(ref - m, full_matrices=False)[2][:3].T if ref.shape[-1] > 3 else torch.eye(ref.shape[-1], dtype=ref.dtype)
+    p = (ref - m)@axes
+    lo,hi = p.amin(0),p.amax(0)
+    w = torch.maximum(hi - lo, 0.1*float(starts.std(0).norm().clamp_min(1e-12))*torch.ones_like(lo))
+    return m, axes, (lo+hi)/2 - 0.55*w, (lo+hi)/2 + 0.55*w
+
+def occupancy(ref, # the target's states `(K, d)`
+              y, # runs to test `(T, B, d)`
+              box, # `(mean, axes, lo, hi)` from `_box`
+              bins:int=16, # cells per axis
+             )->torch.Tensor:
+    "Per run, the fraction of its states in grid cells (on the target's principal axes) that the target's states `ref` visit: 1 on the attractor, 0 away from it."
+    m,axes,lo,hi = box
+    cells = lambda z: grid_cells((z - m)@axes, bins, (lo, hi))[0]
+    seen = cells(ref).unique(); seen = seen[seen >= 0]
+    c = cells(y.reshape(-1, y.shape[-1])).reshape(y.shape[:2])
+    return (torch.isin(c, seen) & (c >= 0)).double().mean(0)
+
+# %% ../nbs/04_divergences.ipynb #c10p0006
+@dataclass(frozen=True)
+class ClosedLoop:
+    "The closed-loop comparison of a network's flow with the target's from the same starts, and its verdict: `ok`, or `flags` naming what disagrees."
+    starts:int # start states (both flows start from each)
+    t_fast:float # the target's fastest time scale (the step is a fraction of it)
+    t_relax:float # its relaxation time (the lengths are multiples of it)
+    dt:float # RK4 step
+    t:float # averaging time (after `burn_in`)
+    burn_in:float # time run before averaging
+    lam_target:float # λ_max of the target: mean over starts
+    lam_target_se:float # its standard error over starts
+    lam_net:float # λ_max of the network's flow
+    lam_net_se:float # its standard error
+    d_stsp:float # D_stsp(target from one half of the starts ‖ network from the other half)
+    d_stsp_floor:float # D_stsp(target ‖ target), the same two halves: what equal flows give
+    occupancy:float # mean over network runs of the fraction of states in cells the target visits
+    off_attractor:int # network runs below the occupancy threshold
+    stuck:int # network runs that stop at a point where the target's run does not
+    diverged:int # network runs that blew up or left the domain (frozen and counted)
+    target_diverged:int # target runs that did
+    target_points:bool # every target run stops at a point (a noisy target's skeleton): end points are compared, not densities
+    lam_target_all:tuple # λ_max per start
+    lam_net_all:tuple # λ_max per start
+    flags:tuple # plain-English disagreements, most serious first (empty when ok)
+    seconds:float # wall time
+    @property
+    def ok(self)->bool: return not self.flags
+    def __repr__(self):
+        head = 'ok' if self.ok else self.flags[0] + (f' (+{len(self.flags)-1} more)' if len(self.flags) > 1 else '')
+        return (f"ClosedLoop({head}: λ_max {self.lam_net:.3g} ± {self.lam_net_se:.2g} vs target {self.lam_target:.3g} ± {self.lam_target_se:.2g}, "
+                f"D_stsp {self.d_stsp:.3g} (floor {self.d_stsp_floor:.3g}), {self.starts} starts: {self.stuck} stuck, {self.off_attractor} off, {self.diverged} diverged)")
+
+# %% ../nbs/04_divergences.ipynb #c10p0007
+def _mean_se(v):
+    "Mean and standard error over the finite values of `v` (NaN when there are too few)."
+    v = v[torch.isfinite(v)]
+    return (float(v.mean()) if len(v) else math.nan), (float(v.std()/math.sqrt(len(v))) if len(v) > 1 else math.nan)
+
+def _flags(s, c, B):
+    "The verdict on closed-loop statistics `s` (a dict of `ClosedLoop` fields) under `LoopCheck` `c`: disagreements, most serious first."
+    fl = []
+    if s['diverged']: fl.append(f"{s['diverged']} of {B} network runs diverged")
+    if s['stuck']: fl.append(f"{s['stuck']} of {B} network runs stop at a point where the target's do not")
+    if s['off_attractor']: fl.append(f"{s['off_attractor']} of {B} network runs leave the target's attractor")
+    lt,ln = s['lam_target'],s['lam_net']
+    se = math.sqrt(sum(x**2 for x in (s['lam_target_se'], s['lam_net_se']) if math.isfinite(x)))
+    if not (math.isfinite(lt) and math.isfinite(ln)): fl.append(f"λ_max not finite (network {ln:.3g}, target {lt:.3g})")
+    elif abs(ln-lt) > max(c.lam_rel*abs(lt), c.lam_se*se, c.lam_abs/s['t_relax']):
+        fl.append(f"λ_max {ln:.3g} ± {s['lam_net_se']:.2g} against the target's {lt:.3g} ± {s['lam_target_se']:.2g}")
+    d,f0 = s['d_stsp'],s['d_stsp_floor']
+    if not s['target_points'] and not d <= max(c.d_ratio*f0, f0 + c.d_abs): fl.append(f"D_stsp {d:.3g} against its floor {f0:.3g}")
+    return tuple(fl)
+
+# %% ../nbs/04_divergences.ipynb #c10p0008
+def closed_loop(target, # the target: an SDE or flow with drift `f(t, z)` (its noise is not used)
+                flow, # the network's flow on the target's space, e.g. `LatentSDE(net)`: anything with `f(t, z)` (and optionally `jvp`)
+                starts, # start states `(B, d)` on the target's attractor (an even number: half of them give the floor)
+                t_fast:float, # the target's fastest time scale (sets the RK4 step)
+                t_relax:float, # its relaxation time (sets the run lengths)
+                check:LoopCheck=None, # lengths, step and thresholds (default `LoopCheck()`)
+               )->ClosedLoop:
+    "Run `target` and `flow` from the same `starts` with RK4; compare λ_max, D_stsp against its floor, occupancy, stuck and diverged runs; return the `ClosedLoop` with its verdict."
+    c,t0 = check or LoopCheck(),time.time()
+    starts = torch.as_tensor(starts, dtype=torch.float64)
+    B = len(starts)//2*2
+    if starts.dim()!=2 or B < 2: raise ValueError(f"starts must be (B, d) states with B ≥ 2, got shape {tuple(starts.shape)}")
+    starts = starts[:B]
+    t_fast,t_relax = check_num('t_fast', t_fast, lo=0, strict=True),check_num('t_relax', t_relax, lo=0, strict=True)
+    dt = c.step*t_fast
+    nb,na = round(c.burn_in*t_relax/dt),max(10, round(c.t*t_relax/dt))
+    if nb + na > c.max_steps: nb,na = nb*c.max_steps//(nb+na),max(10, na*c.max_steps//(nb+na))
+    na = na//10*10
+    (yt,at),(yn,an) = [rk4_paths(fl.f, starts, dt, nb, na, max(1, na//1000)) for fl in (target, flow)]
+    lyap = Lyap(t=na*dt, dt=dt, burn_in=nb*dt)
+    lt,ln = _lam(target, starts, lyap, 10*dt),_lam(flow, starts, lyap, 10*dt)
+    ref = yt[:, at].reshape(-1, yt.shape[-1]) if at.any() else starts
+    box = _box(ref, starts)
+    h = B//2
+    kw = dict(lims=(box[0]+box[2], box[0]+box[3])) if ref.shape[-1] <= 3 else {}
+    xa,xb,yb = yt[:, :h][:, at[:h]],yt[:, h:][:, at[h:]],yn[:, :h][:, an[:h]]
+    floor = d_stsp(xb, xa, **kw) if xa.shape[1] and xb.shape[1] else math.nan
+    D = d_stsp(xb, yb, **kw) if yb.shape[1] and xb.shape[1] else math.inf
+    late = lambda y: y[len(y)//2:].std(0).norm(dim=-1)/ref.std(0).norm().clamp_min(1e-300)
+    stuck = an & (late(yn) < c.stuck) & ~(late(yt) < c.stuck)
+    points = bool((late(yt) < c.stuck).all())   # fixed points: does each network run end where the target's does?
+    occ = occupancy(ref, yn[:, an], box) if an.any() and not points else torch.zeros(1, dtype=torch.float64)
+    if points: occ = ((yn[-1] - yt[-1]).norm(dim=-1) < 0.05*starts.std(0).norm()).double()[an]
+    (mt,st),(mn,sn) = _mean_se(lt),_mean_se(ln)
+    s = dict(starts=B, t_fast=t_fast, t_relax=t_relax, dt=dt, t=na*dt, burn_in=nb*dt, lam_target=mt, lam_target_se=st, lam_net=mn, lam_net_se=sn, d_stsp=D, d_stsp_floor=floor,
+             occupancy=float(occ.mean()), off_attractor=int((occ < c.occupancy).sum()), stuck=int(stuck.sum()), diverged=int((~an).sum()),
+             target_diverged=int((~at).sum()), target_points=points, lam_target_all=tuple(lt.tolist()), lam_net_all=tuple(ln.tolist()))
+    return ClosedLoop(**s, flags=_flags(s, c, B), seconds=round(time.time()-t0, 3))

@@ -7,7 +7,7 @@ __all__ = ['MIN_SAMPLES', 'FitReport', 'TargetFitReport', 'fit', 'drift_incremen
 
 # %% ../nbs/07_matching.ipynb #ae782cea
 import math, time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace, asdict
 from collections.abc import Mapping
 import warnings
 import torch
@@ -16,19 +16,8 @@ from .sde import *
 from .simulate import *
 from .network import *
 from .sampler import *
+from .divergences import *
 from .solvers import *
-
-# %% ../nbs/07_matching.ipynb #a6566fa5
-def _noise_loading(sde, z, feats, lam):
-    "Latent noise loading for the network: `dict(L=...)` if the target's noise is additive, else a fit `dict(V=, s=, m=)`."
-    G = sde.g(0., z)
-    if getattr(sde, 'noise_type', 'general')=='diagonal': G = torch.diag_embed(G)
-    if (G - G[:1]).abs().max() <= 1e-6*G.abs().max().clamp_min(1e-30): return dict(L=G[0])
-    D = 0.5*G@G.transpose(-1, -2)
-    Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(z.shape[-1], dtype=torch.float64))
-    Ls = Ls.reshape(len(z), -1)
-    V,s = ridge_fit(lambda i,j: (feats(z[i:j]), Ls[i:j]), lam, K=len(z))
-    return dict(V=V.float(), s=s.float(), m=z.shape[-1])
 
 # %% ../nbs/07_matching.ipynb #6d545f57
 @dataclass(repr=False)
@@ -54,12 +43,15 @@ class FitReport(Mapping):
     device:str=None # where the network was fitted
     def __repr__(self):
         e = lambda v: 'n/a' if v is None or v != v else f'{v:.2%}'
-        return (f"{type(self).__name__}({self.method}, N={self.N}, d={self.d}, τ={self.tau:.3g}: drift error {e(self.drift_error)}, diffusion error {e(self.diffusion_error)}, "
+        cl = getattr(self, 'closed_loop', None)
+        head = '' if cl is None else 'closed loop: ' + ('ok' if cl.ok else cl.flags[0]) + '; '
+        return (f"{type(self).__name__}({head}{self.method}, N={self.N}, d={self.d}, τ={self.tau:.3g}: drift error {e(self.drift_error)}, diffusion error {e(self.diffusion_error)}, "
                 f"rank W {self.rank_W}, asymmetry {self.asymmetry:.2f}, {len(self.warnings)} warning{'s'*(len(self.warnings)!=1)})")
     def __iter__(self): return (f.name for f in fields(self) if getattr(self, f.name) is not None)
     def __len__(self): return sum(1 for _ in self)
     def __getitem__(self, k):
-        if k in {f.name for f in fields(self)} and getattr(self, k) is not None: return getattr(self, k)
+        v = getattr(self, k, None) if k in {f.name for f in fields(self)} else None
+        if v is not None: return dict(asdict(v), ok=v.ok) if k=='closed_loop' else v   # plain data: the closed loop as a dict
         raise KeyError(k)
 
 # %% ../nbs/07_matching.ipynb #06a0c002
@@ -74,6 +66,7 @@ class TargetFitReport(FitReport):
     diffusion_error_independent:float=None # diffusion error on the independent run
     independent_rhat:float=None # split-R̂ of the independent run
     epochs:int=0 # length of the solver's history: Adam epochs, refinement steps (0 for the closed form)
+    closed_loop:ClosedLoop=None # the closed-loop check (`closed_loop`, notebook 04): λ_max, D_stsp and its floor, stuck and diverged runs, the verdict
 
 # %% ../nbs/07_matching.ipynb #80258341
 def _rank_W(W, M, rtol:float=1e-5)->int:
@@ -83,26 +76,6 @@ def _rank_W(W, M, rtol:float=1e-5)->int:
     s = torch.linalg.svdvals(A)
     if float((W - Q@A).norm()) <= 0.1*rtol*float(s[0]): return int((s > rtol*s[0]).sum())   # W's other singular values are below rtol·σ₁
     return int(torch.linalg.matrix_rank(W, rtol=rtol))
-
-# %% ../nbs/07_matching.ipynb #7277ca5d
-def _region(target, z):
-    "Centre and scale of the embedding: the target's hints when they agree with the samples `z` (factor 10), else the samples' mean and std."
-    ce,se = z.mean(0),z.std(0)
-    se = se.clamp_min(1e-6*float(se.max().clamp_min(1e-30)))
-    ch,sh = getattr(target, 'center', None),getattr(target, 'scale', None)
-    if ch is not None and sh is not None:
-        ch,sh = torch.as_tensor(ch, dtype=torch.float32).cpu(),torch.as_tensor(sh, dtype=torch.float32).cpu()
-        if ch.shape==ce.shape and sh.shape==se.shape and ((sh/se).log().abs() < math.log(10)).all() and ((ch-ce).abs() < 3*se).all(): return ch,sh,'hint'
-    return ce,se,'estimate'
-
-def _estimates(target, z, tau, seed):
-    "Region, time scales and τ for `target` from samples `z`; returns `(center, scale, tau, estimates)`."
-    center,scale,src = _region(target, z)
-    rates = drift_rates(target, z[torch.randperm(len(z), generator=torch.Generator().manual_seed(seed))[:512]])
-    if not torch.isfinite(rates).all(): raise ValueError("target drift is not finite (or its Jacobian is not) at the samples")
-    est = dict(center=center.tolist(), scale=scale.tolist(), region=src, t_fast=1/float(rates.max()), t_relax=1/float(rates.median()))
-    if tau is None: tau,est['tau'] = (0.1,'default 0.1 (t_scale hint)') if getattr(target, 't_scale', None) is not None else (0.1*est['t_relax'],'0.1 t_relax')
-    return center, scale, tau, est
 
 # %% ../nbs/07_matching.ipynb #68f26cc7
 MIN_SAMPLES = 8  # fewest training samples a fit accepts: it draws a quarter more and holds them out (8 + 2)
@@ -122,9 +95,13 @@ def _fit_samples(target, z, samples, y0, source, box, sampler, seed, device):
 def _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, progress):
     "The `MatchProblem` of samples `z` (a fifth held out), and the estimates: `(problem, estimates)`."
     ntr = int(len(z)*0.8); ztr,zte = z[:ntr],z[ntr:]
-    center,scale,tau,est = _estimates(target, ztr, tau, seed)
-    if halo is None: halo = 0.01 if float(diffusion(target, ztr[:256]).abs().max()) == 0 else 0.
-    if halo > 0: ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
+    center,scale,tau,est = fit_estimates(target, ztr, tau, seed)
+    est['noise_free'] = float(diffusion(target, ztr[:256]).abs().max()) == 0
+    if halo is None: halo = 0.05 if est['noise_free'] else 0.
+    if halo > 0:
+        ztr = ztr.clone(); ztr[1::2] += halo*scale*torch.randn(ztr[1::2].shape, generator=torch.Generator().manual_seed(seed+2))
+        with torch.no_grad(): ok = torch.isfinite(target.f(0., ztr)).all(-1)   # a halo sample outside the drift's domain (a power of a negative number) is dropped
+        ztr,est['halo_dropped'] = ztr[ok],int((~ok).sum())
     ztr,zte,target = ztr.to(device),zte.to(device),to_device(target, device)
     if isinstance(net_or_size, RNN): M,c,tau,phi = net_or_size.M,net_or_size.c,net_or_size.tau,net_or_size.phi
     else: M,c = random_embedding(target, int(net_or_size), gain=gain, seed=seed, center=center, scale=scale)
@@ -134,24 +111,20 @@ def _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, pro
 def _fit_net(p, solver, off_noise):
     "The network of problem `p` solved by `solver`, with the target's noise loading: `(net, history)`."
     W,b,hist = solver.solve(p)
-    with torch.no_grad(): noise = _noise_loading(p.target, p.z, p.features, solver.ridge)
+    with torch.no_grad(): noise = noise_loading(p.target, p.z, p.features, solver.ridge)
     for k,v in dict(W=W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the target's drift and noise at the samples, or raise ridge")
     return to_device(RNN(W, b, p.M, p.c, tau=p.tau, phi=p.phi, off_noise=off_noise, **noise), p.device), hist
 
 # %% ../nbs/07_matching.ipynb #06a0c009
-def _independent_errors(net, target, n, diag, source, box, sampler, center, scale, seed, device):
-    "Drift and diffusion errors on an independent sample run: another seed, 64 chains started at centre ± 2 scale."
-    y0 = torch.as_tensor(center) + 2*torch.as_tensor(scale)*torch.randn(64, len(center), generator=torch.Generator().manual_seed(seed+1))
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FitWarning)
-        zi,di = sample_target(target, n, y0=y0, source=source, box=box, sampler=replace(sampler or Sampler(), dt=None, chains=64, max_steps=max(256, diag['steps']//2)), seed=seed+1)
-    zi = zi.to(device)
-    return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=di.get('rhat'))
-
 def _fit_warnings(rep, sat, satn, tau, warn_above):
-    "Warn (and record in `rep`) when a held-out error is above `warn_above` or most neurons saturate."
-    worst = lambda k: max(rep[k], rep.get(k+'_independent', 0.))
+    "Warn (and record in `rep`) when a held-out error is above `warn_above`, most neurons saturate, or the independent run says nothing."
+    mixed = (rep.get('independent_rhat') or 1.) <= 1.05   # an independent run that did not mix says nothing about the fit
+    ind = [rep.get(k+'_independent') for k in ('drift_error', 'diffusion_error') if rep.get(k+'_independent') is not None]
+    if any(math.isnan(v) for v in ind):
+        FitWarning.issue("the independent run's error is NaN: its chains left the drift's domain or diverged; it is not evidence either way", rep['warnings'], level=5)
+    elif not mixed and max(ind, default=0.) > warn_above: FitWarning.issue(f"the independent run did not mix (R̂ {rep['independent_rhat']:.3g}): its error is not evidence against the fit", rep['warnings'], level=5)
+    worst = lambda k: max(rep[k], rep.get(k+'_independent', 0.) if mixed and not math.isnan(rep.get(k+'_independent') or 0.) else 0.)
     if max(worst('drift_error'), worst('diffusion_error')) > warn_above:
         FitWarning.issue(f"held-out drift error {rep['drift_error']:.2%} (independent run {rep.get('drift_error_independent', math.nan):.2%}), diffusion error {rep['diffusion_error']:.2%} "
               f"(independent {rep.get('diffusion_error_independent', math.nan):.2%}) above {warn_above:.0%}: try a larger N, another gain (saturation {sat:.0%}), more samples, "
@@ -160,6 +133,17 @@ def _fit_warnings(rep, sat, satn, tau, warn_above):
     if satn > 0.5: FitWarning.issue(f"{satn:.0%} of the neurons are saturated on 90% of the samples: the embedding's scale is off for this target; lower gain", rep['warnings'], level=5)
 
 # %% ../nbs/07_matching.ipynb #06a0c00b
+def _closed_loop(target, net, p, est, check, y0, record):
+    "The closed-loop check of `net` (a `ClosedLoop`): noise-free targets from `attractor_starts` through `y0`, with time scales measured there; noisy ones from held-out samples."
+    if est['noise_free']:
+        y0 = y0 if y0 is not None else getattr(target, 'y0', None)
+        y0 = p.z_held[0].cpu() if y0 is None else torch.as_tensor(y0, dtype=torch.float64).reshape(-1, p.M.shape[1])[0]
+        starts,tf,tr = attractor_starts(target, check.starts, y0=y0, seed=p.seed+3)
+    else: starts,tf,tr = p.z_held[:check.starts].cpu(),est['t_fast'],est['t_relax']
+    cl = closed_loop(target, LatentSDE(to_device(net, 'cpu')), starts, tf, tr, check)
+    if not cl.ok: FitWarning.issue("closed loop disagrees with the target: " + '; '.join(cl.flags) + ". Try a larger N, more samples, or a wider tube (halo=0.1)", record, level=4)
+    return cl
+
 def _fit_report(net, p, solver, hist, est, diag, source, box, sampler, independent, warn_above):
     "`fit`'s measurements of `net` on problem `p`, as the fields of a `TargetFitReport`; issues its warnings."
     target,ztr,zte,M,c = p.target,p.z,p.z_held,p.M,p.c
@@ -172,8 +156,8 @@ def _fit_report(net, p, solver, hist, est, diag, source, box, sampler, independe
                sampler={k:v for k,v in diag.items() if k!='warnings'} or None)
     for k in ('drift_error','diffusion_error','jacobian_error'):
         if not math.isfinite(rep[k]): raise FloatingPointError(f"the fitted network's {k} is {rep[k]}: the fit failed; check the target's drift and noise at the samples")
-    if diag and independent:
-        rep.update(_independent_errors(net, target, max(len(zte), 1000), diag, source, box, sampler, torch.tensor(est['center']), torch.tensor(est['scale']), p.seed, p.device))
+    if diag and independent and not est['noise_free']:   # noise-free targets: the closed-loop check replaces the independent run
+        rep.update(independent_errors(net, target, max(len(zte), 1000), diag, source, box, sampler, torch.tensor(est['center']), torch.tensor(est['scale']), p.seed, p.device))
     _fit_warnings(rep, sat, satn, p.tau, warn_above)
     return rep
 
@@ -191,10 +175,12 @@ def _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, 
     phi,source = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box', 'mixture'))
     return solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source
 
-# %% ../nbs/07_matching.ipynb #68c42c30
+# %% ../nbs/07_matching.ipynb #68c42c2f
 _MOVED = dict(method="solver=Adam(...) for method='adam', solver=Ridge() for 'ridge'", ridge='solver=Ridge(ridge=...)', refine='solver=Refine(...)',
               **{k: f'solver=Adam({k}=...)' for k in ('symmetric', 'off_manifold', 'epochs', 'lr', 'batch_size', 'weight_decay', 'patience')})
 
+
+# %% ../nbs/07_matching.ipynb #68c42c30
 def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`, `sde_type` (`d`, `y0`, `scale`, `center`, `t_scale` are optional hints)
         net_or_size, # number of neurons N, or an `RNN` whose embedding is reused
         *,
@@ -209,23 +195,27 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
         gain:float=0.5, # embedding gain
         phi:str='tanh', # nonlinearity
         off_noise:float=0., # isotropic off-manifold noise σ⊥ of the network
-        halo:float=None, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²); default 0.01 for noise-free targets, else 0
-        independent:bool=True, # also measure the held-out errors on an independent sample run
+        halo:float=None, # Jacobian constraint: half the training samples displaced by N(0, (halo·scale)²); default 0.05 for noise-free targets, else 0
+        independent:bool=True, # also measure the held-out errors on an independent sample run (noisy targets; noise-free ones get the closed-loop check instead)
+        check=True, # the closed-loop check after matching: True (`LoopCheck()`), a `LoopCheck(...)`, or False
         warn_above:float=0.05, # warn when a held-out drift or diffusion error exceeds this
         seed:int=0, # seeds samples, embedding and training
         device=None, # None: CUDA when present
         progress:bool=None, # progress bars
         **moved, # arguments of earlier versions (`ridge=`, `epochs=`, `refine=`, …): a `TypeError` names their new place
        )->tuple: # `(net, TargetFitReport)`
-    "Match `target`'s drift and diffusion in a network; return `(net, report)`."
+    "Match `target`'s drift and diffusion in a network, then check its closed loop; return `(net, report)`."
     check_moved('fit', moved, _MOVED)
+    if not (check is True or check is False or isinstance(check, LoopCheck)): raise TypeError(f"check must be True, False or LoopCheck(...), got {check!r}")
     solver,net_or_size,tau,samples,seed,gain,off_noise,phi,source = _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source)
     target = as_ito(target)   # a Stratonovich target is matched in its Itô form
     t0,device = time.time(),default_device(device)
     z,diag = _fit_samples(target, z, samples, y0, source, box, sampler, seed, device)
     p,est = _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, progress)
     net,hist = _fit_net(p, solver, off_noise)
-    report = TargetFitReport(**_fit_report(net, p, solver, hist, est, diag, source, box, sampler, independent, warn_above), seconds=round(time.time()-t0, 3), device=str(device))
+    rep = _fit_report(net, p, solver, hist, est, diag, source, box, sampler, independent, warn_above)
+    if check is not False: rep['closed_loop'] = _closed_loop(target, net, p, est, LoopCheck() if check is True else check, y0, rep['warnings'])
+    report = TargetFitReport(**rep, seconds=round(time.time()-t0, 3), device=str(device))
     net.meta.update(fit=dict(report), target=getattr(target, 'name', type(target).__name__), target_params={k:(v.tolist() if torch.is_tensor(v) else v) for k,v in getattr(target, 'params', {}).items()})
     return net, report
 

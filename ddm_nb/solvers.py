@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['random_embedding', 'MatchProblem', 'ridge_fit', 'relative_ridge', 'drift_errors', 'diffusion_error', 'saturation',
-           'jacobian_error', 'Ridge', 'Adam', 'Refine']
+           'jacobian_error', 'Ridge', 'Adam', 'Refine', 'noise_loading', 'independent_errors']
 
 # %% ../nbs/06_solvers.ipynb #05a0c004
-import math
-from dataclasses import dataclass
+import math, warnings
+from dataclasses import dataclass, replace
 from functools import cached_property
 import torch
 from tqdm.auto import tqdm
@@ -71,6 +71,16 @@ def _gram_(G, P, bs:int=256):
     "`G += PᵀP` on the upper block triangle only (about half the flops; `ridge_fit` mirrors it)."
     for i in range(0, P.shape[1], bs): G[i:i+bs, i:].addmm_(P[:, i:i+bs].T, P[:, i:])
 
+def _spd_solve(G, H):
+    "`G⁻¹H` for a symmetric `G` that should be positive-definite: Cholesky, retried with a growing jitter, else an eigendecomposition that drops directions below rounding."
+    jit = 1e-12*float(G.diagonal().abs().mean().clamp_min(1e-300))
+    for k in range(4):
+        L,info = torch.linalg.cholesky_ex(G if k==0 else G + jit*100**k*torch.eye(len(G), dtype=G.dtype, device=G.device))
+        if int(info)==0: return torch.cholesky_solve(H, L)
+    ev,U = torch.linalg.eigh(G)
+    keep = ev > 1e-12*float(ev.abs().max())
+    return U[:, keep]@((U[:, keep].T@H)/ev[keep, None])
+
 def ridge_fit(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving the features and targets of samples `i:j`
            lam:float, # ridge λ per sample
            K:int=None, # number of samples (with a function `data`)
@@ -87,7 +97,7 @@ def ridge_fit(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving 
     G = G.triu() + G.triu(1).T - K*torch.outer(mu, mu)
     H -= K*torch.outer(mu, Ym)
     G.diagonal().add_(lam*K + 1e-12*G.diagonal().mean())
-    A = torch.cholesky_solve(H, torch.linalg.cholesky(G)).T
+    A = _spd_solve(G, H).T
     return A, Ym - A@mu
 
 # %% ../nbs/06_solvers.ipynb #05a0c00b
@@ -248,3 +258,26 @@ def solve(self:Refine, p:MatchProblem)->tuple:
         l = ((net.readout(xt) - zt)**2).sum(-1).mean()/scale
         opt.zero_grad(); l.backward(); opt.step(); hist.append(l.item())
     return fn.W.detach(), fn.b.detach(), hist
+
+# %% ../nbs/06_solvers.ipynb #a6566fa5
+def noise_loading(sde, z, feats, lam):
+    "Latent noise loading for the network: `dict(L=...)` if the target's noise is additive, else a fit `dict(V=, s=, m=)`."
+    G = sde.g(0., z)
+    if getattr(sde, 'noise_type', 'general')=='diagonal': G = torch.diag_embed(G)
+    if (G - G[:1]).abs().max() <= 1e-6*G.abs().max().clamp_min(1e-30): return dict(L=G[0])
+    D = 0.5*G@G.transpose(-1, -2)
+    Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(z.shape[-1], dtype=torch.float64))
+    Ls = Ls.reshape(len(z), -1)
+    V,s = ridge_fit(lambda i,j: (feats(z[i:j]), Ls[i:j]), lam, K=len(z))
+    return dict(V=V.float(), s=s.float(), m=z.shape[-1])
+
+# %% ../nbs/06_solvers.ipynb #06a0c009
+def independent_errors(net, target, n, diag, source, box, sampler, center, scale, seed, device):
+    "Drift and diffusion errors on an independent sample run: another seed, 64 chains started at centre ± 2 scale."
+    y0 = torch.as_tensor(center) + 2*torch.as_tensor(scale)*torch.randn(64, len(center), generator=torch.Generator().manual_seed(seed+1))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FitWarning)
+        zi,di = sample_target(target, n, y0=y0, source=source, box=box, sampler=replace(sampler or Sampler(), dt=None, chains=64, max_steps=max(256, diag['steps']//2)), seed=seed+1)
+    zi = zi.to(device)
+    return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=di.get('rhat'))
+
