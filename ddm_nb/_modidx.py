@@ -67,6 +67,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ddm_nb.matching.FitReport.__len__': ('matching.html#fitreport.__len__', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching.FitReport.__repr__': ('matching.html#fitreport.__repr__', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching.TargetFitReport': ('matching.html#targetfitreport', 'ddm_nb/matching.py'),
+                                 'ddm_nb.matching._asymmetry': ('matching.html#_asymmetry', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._data_args': ('matching.html#_data_args', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._data_checks': ('matching.html#_data_checks', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._data_diffusion': ('matching.html#_data_diffusion', 'ddm_nb/matching.py'),
