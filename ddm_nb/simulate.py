@@ -14,7 +14,6 @@ from typing import NamedTuple
 from dataclasses import dataclass
 import numpy as np
 import torch
-from torchdiffeq import odeint
 from tqdm.auto import tqdm
 from .checks import *
 from .sde import *
@@ -296,6 +295,7 @@ def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     y0 = torch.as_tensor(y0, dtype=torch.float32)
     y0 = y0[None] if y0.dim()==1 else y0
     opts = dict(step_size=dt) if dt is not None else None
+    from torchdiffeq import odeint   # here, not at import: it pulls in scipy.integrate (a fifth of `import ddm_nb.cli`)
     with torch.no_grad(): return odeint(lambda t,y: f(t, y), y0, torch.as_tensor(t, dtype=y0.dtype), method=method, options=opts, **kw)
 
 # %% ../nbs/02_simulate.ipynb #6a73db38
