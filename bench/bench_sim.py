@@ -43,12 +43,15 @@ def meta(device, threads):
     return dict(machine=machine(device), device=str(device), threads=threads, torch=torch.__version__, load_before=round(load, 2), shared=load > 0.5,
                 date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), commit=commit())
 
-def make_net(N, device, d=3, seed=0):
+def make_net(N, device, d=3, seed=0, lowrank=False):
+    "A random network: dense W (N × N), or with `lowrank` the closed form's shape W = M A (rank d), kept factored."
+    from ddm_nb.sde import LowRank
     from ddm_nb.network import RNN
     from ddm_nb.simulate import to_device
     g = torch.Generator().manual_seed(seed)
     M = torch.randn(N, d, generator=g)
-    net = RNN(torch.randn(N, N, generator=g)/math.sqrt(N), torch.zeros(N), M, 0.5*torch.randn(N, generator=g), tau=0.1, L=0.1*torch.eye(d))
+    W = LowRank(M, torch.randn(N, d, generator=g)/math.sqrt(N)) if lowrank else torch.randn(N, N, generator=g)/math.sqrt(N)
+    net = RNN(W, torch.zeros(N), M, 0.5*torch.randn(N, generator=g), tau=0.1, L=0.1*torch.eye(d))
     return to_device(net, device)
 
 def sync(device):
@@ -68,11 +71,12 @@ def timeit(fns, steps, device, rounds=7):
 
 def bench_size(N, B, steps, device, skip=()):
     from ddm_nb.simulate import simulate
-    net = make_net(N, device); dt = 0.01
+    net = make_net(N, device, lowrank=True); dt = 0.01     # the closed form's network, W = M A factored (issue 26)
+    net_d = net.replace(W=net.W)                           # the same network with W dense: today's dense step
     x0 = torch.zeros(B, N, device=device)
-    out = dict(N=N, batch=B, steps=steps)
-    sim = lambda **kw: simulate(net, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, **kw)
-    fns = dict(ddm=sim)
+    out = dict(N=N, batch=B, steps=steps, rank=net.W_U.shape[1])
+    sim = lambda n=net, **kw: simulate(n, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, **kw)
+    fns = dict(ddm=sim, dense=lambda: sim(net_d))
     if 'bf16' not in skip: fns['ddm_bf16'] = lambda: sim(dtype=torch.bfloat16)
     if 'fused' not in skip:
         t = time.perf_counter(); simulate(net, x0, 2*dt, dt, seed=0, device=device, fused=True); sync(device); out['fused_compile_s'] = time.perf_counter()-t
@@ -94,7 +98,16 @@ def bench_size(N, B, steps, device, skip=()):
         with torch.no_grad():
             for _ in range(steps): r = torch.tanh(x0)@W.T
         return r
-    fns.update(plain=plain, matmul=mm)
+    U,V = net.W_U,net.W_V
+    def floor():   # the factored floor: one φ over (B, N) and the two thin products
+        with torch.no_grad():
+            for _ in range(steps): r = torch.addmm(x0, torch.tanh(x0)@V, U.T)
+        return r
+    def phi():
+        with torch.no_grad():
+            for _ in range(steps): r = torch.tanh(x0)
+        return r
+    fns.update(plain=plain, matmul=mm, floor=floor, phi=phi)
     wall,cpu = timeit(fns, steps, device)
     out.update(wall); out['cpu_time'] = cpu
     for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'plain'):
@@ -102,6 +115,7 @@ def bench_size(N, B, steps, device, skip=()):
         if out.get(k): out[f'{k}_over_matmul'] = out[k]/out['matmul']
     if cpu.get('torchsde'): out['cpu_time_speedup_ddm_vs_torchsde'] = cpu['torchsde']/cpu['ddm']
     out['cpu_time_ddm_over_matmul'] = cpu['ddm']/cpu['matmul']
+    for k in ('dense', 'floor', 'phi', 'matmul'): out[f'ddm_vs_{k}'] = out[k]/out['ddm']   # > 1: simulate is faster
     if out.get('ddm_fused'): out['fused_wins'] = out['ddm_fused'] < out['ddm']
     return out
 
@@ -142,6 +156,15 @@ def train_memory(device, N=1024, batches=(2048, 8192, 32768)):
         res[B] = dict(N=N, peak_mb=float(out.stdout.strip().splitlines()[-1]))
     return res
 
+def long_run(device, N=16384, B=16, steps=10_000, save_every=100, method='euler'):
+    "The issue's large run: a factored N = 16,384 network, 16 paths × 10⁴ steps: wall and process CPU seconds, saved MiB, peak memory."
+    from ddm_nb.simulate import simulate
+    net = make_net(N, device, lowrank=True); x0 = torch.zeros(B, N, device=device)
+    t,c = time.perf_counter(),time.process_time()
+    _,ys = simulate(net, x0, steps*0.01, 0.01, save_every=save_every, seed=0, device=device, method=method, progress=False); sync(device)
+    return dict(N=N, batch=B, steps=steps, save_every=save_every, method=method, wall_s=time.perf_counter()-t, cpu_s=time.process_time()-c,
+                saved_mb=ys.numel()*ys.element_size()/2**20, peak_mb=peak_memory(device), net_numbers=sum(t.numel() for t in net.buffers()))
+
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     keys = [k for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'torchsde', 'plain', 'matmul') if any(r.get(k) for r in res)]
@@ -160,13 +183,14 @@ def write_json(rep, out):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    ap.add_argument('--sizes', type=int, nargs='+', default=[256, 1024, 4096], help='N values')
+    ap.add_argument('--sizes', type=int, nargs='+', default=[256, 1024, 4096, 16384], help='N values')
     ap.add_argument('--batch', type=int, nargs='+', default=None, help='batch sizes (default: 64 on CPU, 1024 on GPU)')
     ap.add_argument('--threads', type=int, nargs='+', default=None, help='CPU thread counts (default: 1 2)')
     ap.add_argument('--steps', type=int, default=None, help='steps per timing (default: scaled so each N costs about the same)')
     ap.add_argument('--skip', nargs='*', default=[], help="skip parts: fused bf16 torchsde memory train")
     ap.add_argument('--fused-sizes', type=int, nargs='*', default=None, help='N values that also time fused=True (default: all on a GPU, 256 1024 on a CPU)')
     ap.add_argument('--tf32', action='store_true', help='allow TF32 matmuls on a GPU (torch.backends.cuda.matmul.allow_tf32)')
+    ap.add_argument('--long', action='store_true', help='also the N = 16,384, 16 × 1e4-step run with peak memory (one thread)')
     ap.add_argument('--out', default=None, help='JSON path (default bench/results/sim-<device>[-tf32].json)')
     a = ap.parse_args(argv)
     gpu = torch.device(a.device).type == 'cuda'
@@ -186,6 +210,8 @@ def main(argv=None):
                 print(json.dumps({k: (round(v, 2) if isinstance(v, float) else v) for k,v in r.items()}), flush=True)
     rep = dict(kind='sim', **meta(a.device, threads), tf32=a.tf32, step=res)
     if 'memory' not in a.skip: rep['sparse_memory'] = sparse_memory(a.device); rep['peak_memory_mb'] = peak_memory(a.device)
+    if a.long:
+        torch.set_num_threads(1); rep['long'] = long_run(a.device); print(json.dumps(rep['long']), flush=True)
     if 'train' not in a.skip: rep['train_memory'] = train_memory(a.device); print(json.dumps(rep['train_memory']), flush=True)
     out = Path(a.out or Path(__file__).parent/'results'/f"sim-{a.device}{'-tf32' if a.tf32 else ''}.json")
     write_json(rep, out)

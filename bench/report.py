@@ -26,12 +26,14 @@ def load_note(r): return f"{'shared' if r.get('shared') else 'quiet'} (load {r.g
 def met(ok): return 'yes' if ok else '**no**'
 def where(r): return f"{r['machine']}, torch {r['torch']}, commit {r.get('commit') or '?'}"
 
+def ratio(a, b): return '–' if not a or not b else f'{a/b:.2f}'
+
 def sim_rows(rep, dtype_note=''):
-    out = ['| N | batch | threads | `simulate` | fused | bf16 | torchsde | plain loop | bare matmul | vs torchsde | / matmul | fused wins | cores |',
-           '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    out = ['| N | batch | threads | `simulate` (W factored) | dense step | vs dense | fused | bf16 | torchsde | plain loop | bare matmul | floor (φ + thin) | φ alone | vs torchsde | / φ | fused wins | cores |',
+           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rep['step']:
-        out.append(f"| {r['N']} | {r['batch']} | {r['threads']} | {us(r.get('ddm'))} | {us(r.get('ddm_fused'))} | {us(r.get('ddm_bf16'))} | {us(r.get('torchsde'))} | "
-                   f"{us(r.get('plain'))} | {us(r.get('matmul'))} | **{x(r.get('speedup_ddm_vs_torchsde'))}** | {r['ddm_over_matmul']:.2f} | "
+        out.append(f"| {r['N']} | {r['batch']} | {r['threads']} | {us(r.get('ddm'))} | {us(r.get('dense'))} | **{x(r.get('ddm_vs_dense'))}** | {us(r.get('ddm_fused'))} | {us(r.get('ddm_bf16'))} | {us(r.get('torchsde'))} | "
+                   f"{us(r.get('plain'))} | {us(r.get('matmul'))} | {us(r.get('floor'))} | {us(r.get('phi'))} | **{x(r.get('speedup_ddm_vs_torchsde'))}** | {ratio(r.get('ddm'), r.get('phi'))} | "
                    f"{'–' if 'fused_wins' not in r else ('yes' if r['fused_wins'] else 'no')} | {load_note(r)} |")
     return out
 

@@ -21,9 +21,13 @@ from .checks import *
 from .divergences import grid_cells
 
 # %% ../nbs/09_decompositions.ipynb #2b1c969e
-def split_connectivity(W # connectivity `(N, N)`
+def split_connectivity(W # connectivity `(N, N)`, dense or a `LowRank`
                       ):
-    "Symmetric and antisymmetric parts `(W_S, W_A)` of `W`, with `W = W_S + W_A`."
+    "Symmetric and antisymmetric parts `(W_S, W_A)` of `W`, with `W = W_S + W_A`; of `W = U Vᵀ`, `LowRank`s of rank ≤ 2r: `½[U ±V][V U]ᵀ`."
+    if isinstance(W, LowRank):
+        if W.shape[0]!=W.shape[1]: raise ValueError(f"W must be a square (N, N) matrix, got shape {tuple(W.shape)}")
+        VU = torch.cat([W.V, W.U], 1)
+        return LowRank(0.5*torch.cat([W.U, W.V], 1), VU), LowRank(0.5*torch.cat([W.U, -W.V], 1), VU)
     W = torch.as_tensor(W)
     if W.dim()!=2 or W.shape[0]!=W.shape[1]: raise ValueError(f"W must be a square (N, N) matrix, got shape {tuple(W.shape)}")
     return 0.5*(W + W.T), 0.5*(W - W.T)
@@ -35,7 +39,7 @@ def drift_parts(net, # an `RNN`
     "Latent drift contributions `(f_S, f_A)` of the symmetric and antisymmetric parts of `net.W` at latent states `z`."
     z = z if torch.is_tensor(z) else torch.as_tensor(z, dtype=net.M.dtype)
     if z.dim()!=2 or z.shape[1]!=net.latent_dim: raise ValueError(f"z must be latent states (batch, d={net.latent_dim}), got shape {tuple(z.shape)}; read network states out with net.readout(x) first")
-    WS,WA = split_connectivity(net.W)
+    WS,WA = split_connectivity(net.connectivity)
     r = net.act(net.embed(z))
     return (r@WS.T)@net.Mp.T/net.tau, (r@WA.T)@net.Mp.T/net.tau
 
@@ -82,7 +86,7 @@ def ablate(net, # an `RNN`
           ):
     "A copy of `net` whose connectivity is only the symmetric (`'S'`) or antisymmetric (`'A'`) part of `net.W`."
     check_choice("keep ('S': the symmetric part, 'A': the antisymmetric part)", keep, ('S', 'A'))
-    WS,WA = split_connectivity(net.W)
+    WS,WA = split_connectivity(net.connectivity)
     return net.replace(W=WS if keep=='S' else WA, meta=dict(net.meta, ablated=keep))
 
 # %% ../nbs/09_decompositions.ipynb #6f61d957
@@ -277,7 +281,7 @@ def neuron_entropy_production(ts, # saved times `(T,)`, evenly spaced
     ys = as_paths(ys, 'ys', d=net.latent_dim if latent else net.d, dtype=None)
     if latent:
         _,Di = _diffusion_tensor(_constant_D(LatentSDE(net), ys), net.latent_dim)
-        R,pre = (net.Mp@net.W).double().T@Di,net.embed  # (N, d): (M⁺W)ᵀ D_lat⁻¹
+        R,pre = (net.Mp@net.connectivity).double().T@Di,net.embed  # (N, d): (M⁺W)ᵀ D_lat⁻¹
         leak = lambda z: (net.b - net.c)@net.Mp.T - z
     else:
         _,Di = _diffusion_tensor(_constant_D(net, ys), net.d)

@@ -71,11 +71,16 @@ class TargetFitReport(FitReport):
 # %% ../nbs/07_matching.ipynb #80258341
 def _rank_W(W, M, rtol:float=1e-5)->int:
     "Numerical rank of `W`: from `QᵀW` (`M = QR`, d × N) when W's range lies in M's up to rounding, as for the closed form; else from W's SVD."
+    if isinstance(W, LowRank): return W.matrix_rank(rtol)   # from the factors' QR, O(N r²)
     W,Q = W.double(),torch.linalg.qr(M.double())[0]
     A = Q.T@W
     s = torch.linalg.svdvals(A)
     if float((W - Q@A).norm()) <= 0.1*rtol*float(s[0]): return int((s > rtol*s[0]).sum())   # W's other singular values are below rtol·σ₁
     return int(torch.linalg.matrix_rank(W, rtol=rtol))
+
+def _asymmetry(W)->float:
+    "`‖W − Wᵀ‖/‖W‖` (Frobenius), dense or factored (then from r × r Gram matrices)."
+    return float((W - W.T).norm()/W.norm().clamp_min(1e-30))
 
 # %% ../nbs/07_matching.ipynb #68f26cc7
 MIN_SAMPLES = 8  # fewest training samples a fit accepts: it draws a quarter more and holds them out (8 + 2)
@@ -112,7 +117,7 @@ def _fit_net(p, solver, off_noise):
     "The network of problem `p` solved by `solver`, with the target's noise loading: `(net, history)`."
     W,b,hist = solver.solve(p)
     with torch.no_grad(): noise = noise_loading(p.target, p.z, p.features, solver.ridge)
-    for k,v in dict(W=W, b=b, **noise).items():
+    for k,v in dict(W=W.V if isinstance(W, LowRank) else W, b=b, **noise).items():
         if torch.is_tensor(v) and not torch.isfinite(v).all(): raise FloatingPointError(f"the fit produced non-finite {k}: check the target's drift and noise at the samples, or raise ridge")
     return to_device(RNN(W, b, p.M, p.c, tau=p.tau, phi=p.phi, off_noise=off_noise, **noise), p.device), hist
 
@@ -149,10 +154,10 @@ def _fit_report(net, p, solver, hist, est, diag, source, box, sampler, independe
     target,ztr,zte,M,c = p.target,p.z,p.z_held,p.M,p.c
     full,lat = drift_errors(net, target, zte)
     sat,satn = saturation(ztr[:20000]@M.T + c, p.phi)
-    rep = dict(method=type(solver).__name__.lower(), symmetric=bool(torch.equal(net.W, net.W.T)), N=net.N, d=M.shape[1], tau=p.tau, samples=len(ztr), held_out=len(zte),
+    rep = dict(method=type(solver).__name__.lower(), symmetric=bool(torch.is_tensor(net.connectivity) and torch.equal(net.W, net.W.T)), N=net.N, d=M.shape[1], tau=p.tau, samples=len(ztr), held_out=len(zte),
                ridge=solver.ridge, ridge_abs=p.ridge_abs(solver.ridge), drift_error=full, latent_drift_error=lat, diffusion_error=diffusion_error(net, target, zte),
-               jacobian_error=jacobian_error(net, target, zte[:512]), saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.W, M),
-               asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)), estimates=est, warnings=list(diag.get('warnings', [])), epochs=len(hist),
+               jacobian_error=jacobian_error(net, target, zte[:512]), saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.connectivity, M),
+               asymmetry=_asymmetry(net.connectivity), estimates=est, warnings=list(diag.get('warnings', [])), epochs=len(hist),
                sampler={k:v for k,v in diag.items() if k!='warnings'} or None)
     for k in ('drift_error','diffusion_error','jacobian_error'):
         if not math.isfinite(rep[k]): raise FloatingPointError(f"the fitted network's {k} is {rep[k]}: the fit failed; check the target's drift and noise at the samples")
@@ -236,7 +241,7 @@ def _drift_ridge(z, v, M, c, tau, phi, ridge):
     P = PHI[phi](z@M.T + c); F = tau*v; Y = F + z
     lam = relative_ridge(ridge, F, Y)
     A,beta = ridge_fit((P, Y), lam)
-    return M@A.float(), M@beta.float() + c, lam
+    return LowRank(M.clone(), A.float().T.contiguous()), M@beta.float() + c, lam
 
 def _quadratic_variation(flow, y, dt):
     "States `z_k` and `r rᵀ/dt` of the Heun residuals of `y` `(T, batch, d)` under `flow`, less the drift's own share `(dt/2)(JQ + QJᵀ)`."
@@ -343,7 +348,7 @@ def _data_checks(net, ztr, warn_above, drift_errs, diff_err, dt, est):
                          f"the record is too short or too noisy for N={net.N}; try more data, a smaller N or a larger ridge", warns, level=4)
     elif dt > est['t_fast']/2: FitWarning.issue(f"{coarse}: increments that long cannot resolve the fastest dynamics; record more often", warns, level=4)
     if satn > 0.5: FitWarning.issue(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", warns, level=4)
-    return dict(saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.W, net.M), asymmetry=float((net.W-net.W.T).norm()/net.W.norm().clamp_min(1e-30)), warnings=warns)
+    return dict(saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.connectivity, net.M), asymmetry=_asymmetry(net.connectivity), warnings=warns)
 
 # %% ../nbs/07_matching.ipynb #76ec4648
 def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajectory `(T, d)`

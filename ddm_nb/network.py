@@ -18,7 +18,16 @@ from .simulate import *
 from fastcore.basics import patch
 
 # %% ../nbs/03_network.ipynb #d30170e6
-PHI = dict(tanh=torch.tanh, sigmoid=torch.sigmoid, softplus=F.softplus)
+def _tanh(x, out=None):
+    "tanh of `x` (into `out` if given): numpy's on CPU float tensors outside autograd, torch's otherwise."
+    if x.device.type=='cpu' and x.dtype in (torch.float32, torch.float64) and not (x.requires_grad and torch.is_grad_enabled()) and not torch.compiler.is_compiling():
+        try:
+            r = torch.empty_like(x) if out is None else out
+            np.tanh(x.numpy(), out=r.numpy()); return r
+        except (RuntimeError, TypeError, ValueError): pass   # e.g. torch.func's wrapped tensors: they have no storage numpy can see
+    return torch.tanh(x) if out is None else torch.tanh(x, out=out)
+
+PHI = dict(tanh=_tanh, sigmoid=torch.sigmoid, softplus=F.softplus)
 
 def _as_matrix(name, a):
     "`a` as a float32 tensor, or a `TypeError` naming the argument."
@@ -26,16 +35,25 @@ def _as_matrix(name, a):
     except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a tensor or an array of numbers, got {type(a).__name__}") from None
 
 # %% ../nbs/03_network.ipynb #3b0e0c01
+def _connectivity(W, N:int):
+    "`W` in float32, dense `(N, N)` or a `LowRank` with `(N, r)` factors, checked for shape and finiteness."
+    lr = isinstance(W, LowRank)
+    W = LowRank(_as_matrix('W.U', W.U), _as_matrix('W.V', W.V)) if lr else _as_matrix('W', W)
+    if tuple(W.shape)!=(N, N): raise ValueError(f"shapes disagree: W {tuple(W.shape)} for N={N} neurons; need W (N, N)" + (', factors (N, r)' if lr else ''))
+    if not all(torch.isfinite(t).all() for t in ((W.U, W.V) if lr else (W,))): raise ValueError("W has non-finite entries" + (' (in its factors)' if lr else ''))
+    return W
+
 def _weights(W, b, M, c, L, V, s, B, m):
     "The tensors of an `RNN` as float32, checked for shape, rank and finiteness, and the latent noise channels: `(W, b, M, c, L, V, s, B, m)`."
-    W,b,M,c = [_as_matrix(nm, a) for nm,a in dict(W=W, b=b, M=M, c=c).items()]
+    b,M,c = [_as_matrix(nm, a) for nm,a in dict(b=b, M=M, c=c).items()]
     if M.dim()!=2: raise ValueError(f"M must be an (N, d) matrix, got shape {tuple(M.shape)}; for d=1 pass M[:, None]")
     N,d = M.shape
-    if W.shape!=(N,N) or b.shape!=(N,) or c.shape!=(N,): raise ValueError(f"shapes disagree: W {tuple(W.shape)}, b {tuple(b.shape)}, c {tuple(c.shape)} for M {tuple(M.shape)}; need W (N,N), b and c (N,)")
+    if b.shape!=(N,) or c.shape!=(N,): raise ValueError(f"shapes disagree: b {tuple(b.shape)}, c {tuple(c.shape)} for M {tuple(M.shape)}; need b and c (N,)")
+    W = _connectivity(W, N)
     L,V,s,B = [None if a is None else _as_matrix(nm, a) for nm,a in dict(L=L, V=V, s=s, B=B).items()]
     if L is not None and V is not None: raise ValueError("give the latent noise either as a constant loading L or as a state-dependent one (V, s), not both")
     if V is not None and (s is None or s.shape!=(len(V),)): raise ValueError(f"a state-dependent loading V {tuple(V.shape)} needs its offset s of shape ({len(V)},), got {None if s is None else tuple(s.shape)}")
-    for nm,a in dict(W=W, b=b, M=M, c=c, L=L, V=V, s=s, B=B).items():
+    for nm,a in dict(b=b, M=M, c=c, L=L, V=V, s=s, B=B).items():
         if a is not None and not torch.isfinite(a).all(): raise ValueError(f"{nm} has non-finite entries")
     if torch.linalg.matrix_rank(M.double()) < d: raise ValueError("M must have full column rank")
     if L is None and V is None: L = torch.zeros(d, 1)
@@ -46,12 +64,12 @@ def _weights(W, b, M, c, L, V, s, B, m):
     return W,b,M,c,L,V,s,B,m
 
 # %% ../nbs/03_network.ipynb #3f0e5195
-_BUFFERS = ('W', 'b', 'M', 'c', 'Mp', 'L', 'V', 's', 'B')
+_BUFFERS = ('W', 'W_U', 'W_V', 'b', 'M', 'c', 'Mp', 'L', 'V', 's', 'B')
 
 class RNN(SDE, torch.nn.Module):
     "Continuous-time RNN `τ dx = (−x + W φ(x) + b + B u(t)) dt + τ Σ(x) dW` with latent embedding `x = M z + c`."
     def __init__(self,
-                 W, # connectivity `(N, N)`, any (asymmetric) matrix
+                 W, # connectivity `(N, N)`, any (asymmetric) matrix, or `LowRank(U, V)` with `(N, r)` factors
                  b, # bias `(N,)`
                  M, # embedding `(N, d)`, full column rank
                  c, # offset `(N,)`
@@ -80,7 +98,33 @@ class RNN(SDE, torch.nn.Module):
         SDE.__init__(self, N, m=self.m_lat + (N if off_noise > 0 else 0), noise_type='general', name='rnn',
                      params=dict(N=N, d=d, tau=float(tau), off_noise=float(off_noise)))
         self.latent_dim,self.meta = d,dict(meta or {})
-    def __repr__(self): return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g})"
+    def __repr__(self):
+        lr = f", W=LowRank(rank={self.W_U.shape[1]})" if self.W_U is not None else ''
+        return f"RNN(N={self.d}, d={self.latent_dim}, tau={self.tau:g}, phi={self.phi}, noise={'state-dependent' if self.V is not None else 'additive'}, off_noise={self.off_noise:g}{lr})"
+
+# %% ../nbs/03_network.ipynb #cbe3a414
+@patch(as_prop=True)
+def connectivity(self:RNN):
+    "W as stored: the dense `(N, N)` tensor, or a `LowRank` of the buffers `W_U`, `W_V`; `x @ W.T` works on both."
+    bs = self._buffers
+    return bs['W'] if bs['W'] is not None else LowRank(bs['W_U'], bs['W_V'])
+
+def _dense_W(self):
+    "The dense connectivity `(N, N)`: the stored one, or for a factored network `U Vᵀ`, made on each access (`MemoryError` when it would not fit)."
+    bs = self.__dict__.get('_buffers', {})
+    if bs.get('W') is not None: return bs['W']
+    if bs.get('W_U') is None: raise AttributeError('W')    # while __init__ registers the buffers
+    return LowRank(bs['W_U'], bs['W_V']).dense()
+RNN.W = property(_dense_W, doc=_dense_W.__doc__)
+
+@patch
+def __setattr__(self:RNN, k, v):
+    "`net.W = X` stores a dense `X`, or the factors of a `LowRank` `X`, checked, and drops the other form."
+    bs = self.__dict__.get('_buffers')
+    if k!='W' or bs is None or 'W' not in bs: return torch.nn.Module.__setattr__(self, k, v)
+    if bs.get('M') is not None: v = _connectivity(v, len(bs['M']))
+    lr = isinstance(v, LowRank)
+    bs.update(W=None if lr else v, W_U=v.U.contiguous() if lr else None, W_V=v.V.contiguous() if lr else None)
 
 # %% ../nbs/03_network.ipynb #3b0e0c07
 @patch
@@ -89,7 +133,7 @@ def act(self:RNN, x): return PHI[self.phi](x)
 @patch
 def f(self:RNN, t, x):
     "Drift `(−x + W φ(x) + b + B u(t)) / τ` for states `x` `(batch, N)`."
-    W,b = self.W.to(x.dtype),self.b.to(x.dtype)  # no-ops unless integrating in another precision
+    W,b = self.connectivity.to(x.dtype),self.b.to(x.dtype)  # no-ops unless integrating in another precision
     r = self.act(x)@W.T + b - x
     if self.B is not None and self.u is not None: r = r + torch.as_tensor(self.u(t), dtype=x.dtype, device=x.device)@self.B.to(x.dtype).T
     return r/self.tau
@@ -105,7 +149,7 @@ def jvp(self:RNN, t, x, v):
     "Jacobian-vector products `∂f(x) v` for states `x` and tangents `v` `(batch, N)`: `(−v + (φ'(x) v) Wᵀ)/τ`."
     xr = x.detach().requires_grad_(True)
     with torch.enable_grad(): a = self.act(xr); dphi, = torch.autograd.grad(a.sum(), xr)
-    return ((dphi*v)@self.W.to(x.dtype).T - v)/self.tau
+    return ((dphi*v)@self.connectivity.to(x.dtype).T - v)/self.tau
 
 # %% ../nbs/03_network.ipynb #cec5a29f
 @patch
@@ -150,39 +194,12 @@ def embed(self:RNN, z):
 def _fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
     "In-place step `step(x, xi)` of `method` ('euler' or 'heun') for `simulate` (standard normals `xi` `(batch, m)`); None when inputs or state-dependent noise need the general step."
     if method not in ('euler', 'heun') or self.V is not None or (self.B is not None and self.u is not None): return None
-    a,sq,ml,off = h/self.tau,math.sqrt(h),self.m_lat,self.off_noise*math.sqrt(h)
-    cast = lambda t: t.to(dtype).contiguous()
-    Wt,ba = self.W.to(dtype).T,cast(a*self.b)              # a view: no N × N copy per call (float32)
-    S = cast(sq*(self.M@self.L).T)                       # (m_lat, N)
-    MpT,MT = cast(self.Mp.T),cast(self.M.T)
-    act = dict(tanh=torch.tanh, sigmoid=torch.sigmoid).get(self.phi)   # those write into a buffer
-    buf = {}
-    def get(k, x):
-        t = buf.get(k)
-        if t is None or t.shape!=x.shape: t = buf[k] = torch.empty_like(x)
-        return t
-    def phi(x, r):
-        if act is not None: return act(x, out=r)
-        return r.copy_(self.act(x))
-    def add_noise_(x, xi):   # x += √h (M L ξ₁ + σ⊥ (ξ₂ − M M⁺ ξ₂))
-        x.addmm_(xi[:, :ml], S)
-        if off > 0:
-            v = xi[:, ml:]
-            x.add_(v, alpha=off).addmm_(v@MpT, MT, alpha=-off)
-        return x
-    def euler(x, xi):
-        x.addmm_(phi(x, get('r', x)), Wt, beta=1-a, alpha=a).add_(ba)
-        return add_noise_(x, xi) if noise and xi is not None else x
-    def heun(x, xi):
-        r,d0,d1,xp = (get(k, x) for k in ('r', 'd0', 'd1', 'xp'))
-        torch.addmm(ba, phi(x, r), Wt, alpha=a, out=d0).add_(x, alpha=-a)    # h f(x)
-        xp.copy_(x).add_(d0)
-        if noise and xi is not None:
-            n = add_noise_(get('n', x).zero_(), xi); xp.add_(n)
-        torch.addmm(ba, phi(xp, r), Wt, alpha=a, out=d1).add_(xp, alpha=-a)  # h f(x + h f(x) + noise)
-        x.add_(d0, alpha=0.5).add_(d1, alpha=0.5)
-        return x.add_(n) if noise and xi is not None else x
-    return dict(euler=euler, heun=heun)[method]
+    W,a,off = self.connectivity,h/self.tau,self.off_noise > 0
+    lr,cast = isinstance(W, LowRank),(lambda t: t.to(dtype).contiguous())
+    F = cast(torch.cat(([W.U.T] if lr else []) + [math.sqrt(h)*(self.M@self.L).T] + ([self.M.T] if off else []) + [self.b[None]]))
+    act = dict(tanh=_tanh, sigmoid=lambda x, out: torch.sigmoid(x, out=out)).get(self.phi) or (lambda x, out: out.copy_(self.act(x)))
+    return thin_step(method, F, cast(a*W.V) if lr else W.to(dtype).T, a, act, W.rank if lr else 0, self.m_lat,
+                     cast(self.Mp.T) if off else None, self.off_noise*math.sqrt(h), noise)
 
 RNN.fast_step = _fast_step
 
@@ -210,8 +227,9 @@ def plane_invariance(net, # an `RNN`
         z = torch.as_tensor(z, dtype=torch.float32, device=net.M.device).reshape(-1, net.latent_dim)
         f = net.f(0., net.embed(z))
         off = float((off_manifold_drift(net, z).norm(dim=-1)/f.norm(dim=-1).clamp_min(1e-30)).max())
-        W = net.W.double()
-        rng = float((W - net.M.double()@(net.Mp.double()@W)).norm()/W.norm().clamp_min(1e-300))
+        W,M,Mp = net.connectivity.double(),net.M.double(),net.Mp.double()
+        PW = LowRank(W.U - M@(Mp@W.U), W.V) if isinstance(W, LowRank) else W - M@(Mp@W)   # P⊥W, factored when W is
+        rng = float(PW.norm()/W.norm().clamp_min(1e-300))
     return off,rng
 
 # %% ../nbs/03_network.ipynb #010fdbc4
@@ -222,25 +240,31 @@ class LatentSDE(SDE):
     def __init__(self, net, # an `RNN`
                  dtype=torch.float64, # precision of the parameters and of the computation (states come back in their own)
                 ):
-        W,b,M,c,Mp = (getattr(net, a).detach().to(dtype) for a in ('W','b','M','c','Mp'))
+        b,M,c,Mp = (getattr(net, a).detach().to(dtype) for a in ('b','M','c','Mp'))
         self.net,self.phi = net,net.phi
-        self.M,self.c,self.A,self.r,self.P = M,c,Mp@W/net.tau,Mp@(b-c)/net.tau,Mp@M/net.tau
+        self.M,self.c,self.A,self.r,self.P = M,c,Mp@net.connectivity.to(dtype)/net.tau,Mp@(b-c)/net.tau,Mp@M/net.tau
         self.Bu = Mp@net.B.detach().to(dtype)/net.tau if net.B is not None and net.u is not None else None
         super().__init__(net.latent_dim, m=net.m_lat, noise_type='general', name=f'latent({net.name})', params=dict(N=net.d))
     def _act(self, z):
         x = z@self.M.T + self.c
         return x,PHI[self.phi](x)
+    def _drift(self, t, y, a):
+        out = a@self.A.T + self.r - y@self.P.T
+        return out if self.Bu is None else out + torch.as_tensor(self.net.u(t), dtype=y.dtype, device=y.device)@self.Bu.T
+    def _dphi(self, x, a): return _DPHI[self.phi](x, a) if self.phi in _DPHI else torch.func.jvp(PHI[self.phi], (x,), (torch.ones_like(x),))[1]
     def f(self, t, z):
         "Latent drift at `z` `(batch, d)`."
-        y = z.to(self.A.dtype); _,a = self._act(y)
-        out = a@self.A.T + self.r - y@self.P.T
-        if self.Bu is not None: out = out + torch.as_tensor(self.net.u(t), dtype=y.dtype, device=y.device)@self.Bu.T
-        return out.to(z.dtype)
+        y = z.to(self.A.dtype)
+        return self._drift(t, y, self._act(y)[1]).to(z.dtype)
     def jvp(self, t, z, v):
         "Jacobian products `∂F(z) v` for `z`, `v` `(batch, d)`."
         y,w = z.to(self.A.dtype),v.to(self.A.dtype); x,a = self._act(y)
-        dphi = _DPHI[self.phi](x, a) if self.phi in _DPHI else torch.func.jvp(PHI[self.phi], (x,), (torch.ones_like(x),))[1]
-        return ((dphi*(w@self.M.T))@self.A.T - w@self.P.T).to(v.dtype)
+        return ((self._dphi(x, a)*(w@self.M.T))@self.A.T - w@self.P.T).to(v.dtype)
+    def f_and_jvp(self, t, z, V):
+        "`(F(z), ∂F(z) V)` for states `z` `(B, d)` and `k` tangents each, `V` `(B·k, d)`: one φ and one φ' per state for both."
+        y,w = z.to(self.A.dtype),V.to(self.A.dtype); x,a = self._act(y); B = len(y)
+        JV = ((w@self.M.T).view(B, len(w)//B, -1)*self._dphi(x, a)[:, None])@self.A.T
+        return self._drift(t, y, a).to(z.dtype), (JV.reshape(len(w), -1) - w@self.P.T).to(V.dtype)
     def g(self, t, z):
         "Latent noise loading `L(Mz + c)` `(batch, d, m)`."
         return self.net.Lx(self.net.embed(z))
@@ -248,24 +272,25 @@ class LatentSDE(SDE):
 # %% ../nbs/03_network.ipynb #2cca849f
 @patch
 def replace(self:RNN, **changes):
-    "A copy of this network with `changes` (any argument of `RNN`), e.g. `net.replace(W=W_S)` or `net.replace(u=pulse)`."
-    kw = dict(W=self.W, b=self.b, M=self.M, c=self.c, tau=self.tau, phi=self.phi, L=self.L if self.V is None else None, V=self.V, s=self.s,
+    "A copy of this network with `changes` (any argument of `RNN`), e.g. `net.replace(W=W_S)` or `net.replace(u=pulse)`; W keeps its form unless changed."
+    kw = dict(W=self.connectivity, b=self.b, M=self.M, c=self.c, tau=self.tau, phi=self.phi, L=self.L if self.V is None else None, V=self.V, s=self.s,
               m=self.m_lat, off_noise=self.off_noise, B=self.B, u=self.u, meta=self.meta)
     if changes.get('L') is not None: kw.update(V=None, s=None)   # a new loading replaces the old one, whichever kind it was
     if changes.get('V') is not None: kw.update(L=None)
     bad = sorted(set(changes) - set(kw))
     if bad: raise TypeError(f"replace() got unknown argument(s) {bad}; RNN takes {list(kw)}")
-    return RNN(**{**kw, **changes}).to(self.W.device)
+    return RNN(**{**kw, **changes}).to(self.M.device)
 
 # %% ../nbs/03_network.ipynb #6a2fb5a9
-_FIELDS = ('W','b','M','c','L','V','s','B')
+_FIELDS = ('W','W_U','W_V','b','M','c','L','V','s','B')   # format 3: W, or its factors W_U, W_V (the other None)
+_FIELDS2 = ('W','b','M','c','L','V','s','B')              # formats 1 and 2
 _SCALARS = ('tau','phi','m','off_noise')
-_FORMAT,_VERSION = 'ddm_nb.RNN',2
+_FORMAT,_VERSION = 'ddm_nb.RNN',3
 
-def _digest(d):
-    "SHA-256 of a saved network: each tensor's name, dtype, shape and bytes in `_FIELDS` order, then τ, φ, m, σ⊥."
+def _digest(d, fields=_FIELDS):
+    "SHA-256 of a saved network: each tensor's name, dtype, shape and bytes in `fields` order, then τ, φ, m, σ⊥."
     h = hashlib.sha256()
-    for k in _FIELDS:
+    for k in fields:
         t = d[k]
         h.update(k.encode() + b'\0')
         if t is None: h.update(b'None\0'); continue
@@ -273,7 +298,6 @@ def _digest(d):
         h.update(f'{t.dtype}{tuple(t.shape)}\0'.encode()); h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     h.update(json.dumps({k: d[k] for k in _SCALARS}, sort_keys=True).encode())
     return h.hexdigest()
-
 
 # %% ../nbs/03_network.ipynb #7c08009a
 def save_net(net, # an `RNN`
@@ -287,7 +311,7 @@ def save_net(net, # an `RNN`
     if path.exists() or path.is_symlink():
         try: _read(path)
         except (ValueError, OSError): raise FileExistsError(f"path {path} exists and is not a network saved by save_net; save_net does not overwrite other files: choose another path or remove it") from None
-    d = {k: (None if getattr(net, k) is None else getattr(net, k).detach().cpu().contiguous()) for k in _FIELDS}
+    d = {k: (None if net._buffers[k] is None else net._buffers[k].detach().cpu().contiguous()) for k in _FIELDS}   # W as stored: dense, or its factors
     d.update(tau=float(net.tau), phi=net.phi, m=int(net.m_lat), off_noise=float(net.off_noise), meta=to_plain(net.meta, json=False, where='net.meta'))
     d.update(format=f'{_FORMAT}/{_VERSION}', sha256=_digest(d))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -318,12 +342,15 @@ def _read(path):
     try: ver = int(fmt.split('/', 1)[1])
     except ValueError: raise ValueError(f"path {p} has an unreadable format {fmt!r}; expected '{_FORMAT}/<version>'") from None
     if not 1 <= ver <= _VERSION: raise ValueError(f"path {p} is a network in format version {ver}; this ddm-nb reads versions 1 to {_VERSION}" + (": upgrade ddm-nb (pip install -U ddm-nb)" if ver > _VERSION else ''))
-    missing = [k for k in (*_FIELDS, *_SCALARS, 'meta') + (('sha256',) if ver >= 2 else ()) if k not in d]
+    fields = _FIELDS if ver >= 3 else _FIELDS2
+    missing = [k for k in (*fields, *_SCALARS, 'meta') + (('sha256',) if ver >= 2 else ()) if k not in d]
     if missing: raise ValueError(f"path {p} (format version {ver}) lacks {', '.join(missing)}: the file is incomplete; save the network again with save_net")
-    for k in _FIELDS:
+    for k in fields:
         if d[k] is not None and not isinstance(d[k], torch.Tensor): raise ValueError(f"path {p}: field {k} is a {type(d[k]).__name__}, not a tensor")
+    if ver < 3: d.update(W_U=None, W_V=None)
+    elif (d['W'] is None) == (d['W_U'] is None or d['W_V'] is None): raise ValueError(f"path {p}: a format-3 network holds either W or both of its factors W_U, W_V; this file has {', '.join(k for k in ('W','W_U','W_V') if d[k] is not None) or 'none'}")
     if ver >= 2:
-        h = _digest(d)
+        h = _digest(d, fields)
         if h!=d['sha256']: raise ValueError(f"path {p}: checksum mismatch (stored sha256 {str(d['sha256'])[:12]}…, computed {h[:12]}…): the weights changed after saving; the file is corrupted or was edited")
     else: warnings.warn(f"{p} is a format-1 network file without a checksum; save it again with save_net to add one")
     return d
@@ -334,4 +361,5 @@ def load_net(path, # a file written by `save_net`
     "Load a network saved by `save_net`, checking its format version and checksum; never runs code from the file."
     device = default_device(device)
     d = _read(path)
-    return to_device(RNN(**{k: d[k] for k in (*_FIELDS, *_SCALARS, 'meta')}), device)
+    W = d['W'] if d['W'] is not None else LowRank(d['W_U'], d['W_V'])
+    return to_device(RNN(W, **{k: d[k] for k in (*_FIELDS2[1:], *_SCALARS, 'meta')}), device)

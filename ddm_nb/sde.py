@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SYSTEMS', 'SDE', 'diffusion', 'AdditiveSDE', 'lyapunov_cov', 'OU', 'mfpt_1d', 'DoubleWell', 'DoubleWell2D',
            'MultiWell', 'Hopf', 'VanDerPol', 'Lorenz', 'Multiplicative', 'ito_correction', 'ItoForm', 'as_ito',
-           'CyclicWells', 'get_system', 'check_sde']
+           'CyclicWells', 'get_system', 'check_sde', 'LowRank']
 
 # %% ../nbs/01_sde.ipynb #4883c017
 import inspect, math
@@ -299,3 +299,63 @@ def check_sde(sde, y, t=0.):
         m = G.shape[2]
     if not (torch.isfinite(f).all() and torch.isfinite(G).all()): raise ValueError("drift or diffusion is not finite at the given states")
     return d,m
+
+# %% ../nbs/01_sde.ipynb #c77c9be3
+from dataclasses import dataclass
+from fastcore.basics import patch
+
+@dataclass(frozen=True, eq=False)
+class LowRank:
+    "A matrix `W = U Vᵀ` of rank ≤ r kept as its factors: `x @ W.T` and `W @ y` cost O((n + m) r) per vector instead of O(n m)."
+    U:torch.Tensor # left factor `(n, r)`
+    V:torch.Tensor # right factor `(m, r)`
+    def __post_init__(self):
+        U,V = (torch.as_tensor(a) for a in (self.U, self.V))
+        if U.dim()!=2 or V.dim()!=2 or U.shape[1]!=V.shape[1]: raise ValueError(f"LowRank(U, V) needs U (n, r) and V (m, r) with the same r, got shapes {tuple(U.shape)} and {tuple(V.shape)}")
+        object.__setattr__(self, 'U', U); object.__setattr__(self, 'V', V)
+    shape = property(lambda s: torch.Size((len(s.U), len(s.V))), doc="`(n, m)`, the dense matrix's shape")
+    rank = property(lambda s: s.U.shape[1], doc="number of factor columns r (an upper bound of the rank)")
+    T = property(lambda s: LowRank(s.V, s.U), doc="the transpose `V Uᵀ`")
+    dtype = property(lambda s: s.U.dtype)
+    device = property(lambda s: s.U.device)
+    def to(self, *a, **k): return LowRank(self.U.to(*a, **k), self.V.to(*a, **k))
+    def double(self): return self.to(torch.float64)
+    def float(self): return self.to(torch.float32)
+    def __matmul__(self, y): return self.U@(self.V.T@y)          # W @ y
+    def __rmatmul__(self, x): return (x@self.U)@self.V.T         # x @ W (Tensor @ LowRank lands here)
+    def __add__(self, o): return LowRank(torch.cat([self.U, o.U], 1), torch.cat([self.V, o.V], 1)) if isinstance(o, LowRank) else NotImplemented
+    def __neg__(self): return LowRank(-self.U, self.V)
+    def __sub__(self, o): return self + (-o) if isinstance(o, LowRank) else NotImplemented
+    def __mul__(self, s): return LowRank(s*self.U, self.V) if isinstance(s, (int, float)) or (torch.is_tensor(s) and s.dim()==0) else NotImplemented
+    __rmul__ = __mul__
+    def __repr__(self): return f"LowRank(shape={tuple(self.shape)}, rank={self.rank}, dtype={self.dtype})"
+
+# %% ../nbs/01_sde.ipynb #0ade892f
+@patch
+def norm(self:LowRank)->torch.Tensor:
+    "Frobenius norm `‖U Vᵀ‖` from the r × r Gram matrices, in float64: `√tr(UᵀU VᵀV)`."
+    U,V = self.U.double(),self.V.double()
+    return ((U.T@U)*(V.T@V)).sum().clamp_min(0).sqrt()
+
+@patch
+def matrix_rank(self:LowRank, rtol:float=1e-5)->int:
+    "Numerical rank of `U Vᵀ`: that of `R_U R_Vᵀ` (`U = Q_U R_U`, `V = Q_V R_V`), which has the same singular values."
+    return int(torch.linalg.matrix_rank(torch.linalg.qr(self.U.double())[1]@torch.linalg.qr(self.V.double())[1].T, rtol=rtol))
+
+def _free_bytes(device):
+    "Bytes free for a new tensor on `device`: CUDA's free memory, MemAvailable on Linux; None when unknown."
+    device = torch.device(device)
+    if device.type=='cuda': return torch.cuda.mem_get_info(device)[0]
+    if device.type!='cpu': return None
+    try: return 1024*int(next(l for l in open('/proc/meminfo') if l.startswith('MemAvailable')).split()[1])
+    except (OSError, StopIteration, ValueError, IndexError): return None
+
+@patch
+def dense(self:LowRank)->torch.Tensor:
+    "The `(n, m)` matrix `U Vᵀ`, or a one-line `MemoryError` when it would take more than half the free memory of its device."
+    (n,m),free = self.shape,_free_bytes(self.device)
+    need = n*m*self.U.element_size()
+    if free is not None and need > free/2:
+        raise MemoryError(f"W as a dense {n}×{m} matrix needs {need/2**30:.1f} GiB and {free/2**30:.1f} GiB are free on {self.device}: it is kept factored "
+                          f"(W = U Vᵀ, rank {self.rank}); use net.connectivity (x @ W.T works on it) or the functions that take it")
+    return self.U@self.V.T

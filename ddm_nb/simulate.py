@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['METHODS', 'FUSED_WINS', 'noise_term', 'default_device', 'to_device', 'load_states', 'Solution', 'simulate',
-           'first_passage', 'skeleton', 'Lyap', 'lyapunov_spectrum']
+           'first_passage', 'thin_step', 'skeleton', 'Lyap', 'lyapunov_spectrum']
 
 # %% ../nbs/02_simulate.ipynb #9647df05
 import copy, math, time
@@ -14,7 +14,6 @@ from typing import NamedTuple
 from dataclasses import dataclass
 import numpy as np
 import torch
-from torchdiffeq import odeint
 from tqdm.auto import tqdm
 from .checks import *
 from .sde import *
@@ -250,6 +249,46 @@ def first_passage(ts, # saved times `(T,)`
     tf = ts.to(ys.device)[idx].double()
     return torch.where(h.any(0), tf, torch.full_like(tf, float('nan')))
 
+# %% ../nbs/02_simulate.ipynb #1a7c0e03
+def thin_step(method:str, F, R, a:float, act, r:int, ml:int, MpT=None, off:float=0., noise:bool=True):
+    """In-place step `step(x, xi)` of `method` ('euler' or 'heun'; `xi` `(B, m)` standard normals) of `x ← (1−a)x + a φ(x)Wᵀ + Z F`:
+    `F` `(k, N)` the thin rows (`Uᵀ` first when `r` > 0), `R` = `a V` `(N, r)` for `W = U Vᵀ` or the view `Wᵀ` `(N, N)` when dense (`r` = 0),
+    `act(x, out)` φ into a buffer, `ml` latent noise channels, `MpT` (`M⁺ᵀ`) and `off` (σ⊥√h) for off-plane noise, `a = h/τ`."""
+    do,st = (0 if MpT is None else MpT.shape[1]),{}
+    Rn = R.numpy() if r and R.device.type=='cpu' and R.dtype in (torch.float32, torch.float64) else None
+    def bufs(x):   # work buffers, made on the first call and again when the batch changes; Z = [a φ(x)V | ξ₁ | −σ⊥√h M⁺ξ₂ | bias] per stage
+        if st.get('key')!=(x.shape, x.dtype):
+            Z = [x.new_zeros(len(x), len(F)) for _ in range(2)]
+            Z[0][:, -1],Z[1][:, -1] = a,a*(1-0.5*a)
+            st.update(key=(x.shape, x.dtype), Z=Z, r0=torch.empty_like(x), r1=torch.empty_like(x), xp=torch.empty_like(x), v0=x.new_empty(len(x), r), np=Rn is not None and x.numel() <= 2**19)
+        return st
+    def red(rate, out):   # out = rate·aV (B, r): numpy's BLAS for small CPU batches, else torch's mm in its fast layout
+        if st['np']: np.matmul(rate.numpy(), Rn, out=out.numpy())
+        else: torch.mm(R.T, rate.T, out=out.T)
+        return out
+    def cols(Z, xi, s):   # the noise columns of Z, scaled by s
+        if not noise or xi is None: return
+        torch.mul(xi[:, :ml], s, out=Z[:, r:r+ml])
+        if do: torch.mm(xi[:, ml:], MpT, out=Z[:, r+ml:r+ml+do]).mul_(-off*s)
+    def offp(x, xi, s):   # the off-plane noise's own part σ⊥√h ξ₂
+        return x.add_(xi[:, ml:], alpha=off*s) if do and noise and xi is not None else x
+    def euler(x, xi):
+        s = bufs(x); Z = s['Z'][0]; cols(Z, xi, 1.)
+        rate = act(x, s['r0'])
+        if r: red(rate, Z[:, :r]); x.addmm_(Z, F, beta=1-a)
+        else: x.addmm_(rate, R, beta=1-a, alpha=a).addmm_(Z, F)
+        return offp(x, xi, 1.)
+    def heun(x, xi):
+        s = bufs(x); (Zp,Zc),xp = s['Z'],s['xp']; cols(Zp, xi, 1.); cols(Zc, xi, 1-0.5*a)
+        r0 = act(x, s['r0'])
+        if r: Zp[:, :r].copy_(red(r0, s['v0'])); torch.addmm(x, Zp, F, beta=1-a, out=xp)
+        else: torch.addmm(x, r0, R, beta=1-a, alpha=a, out=xp).addmm_(Zp, F)
+        r1 = act(offp(xp, xi, 1.), s['r1'])
+        if r: red(r1, Zc[:, :r]).mul_(0.5).add_(s['v0'], alpha=0.5*(1-a)); x.addmm_(Zc, F, beta=1-a+0.5*a*a)
+        else: x.addmm_(r1.mul_(0.5).add_(r0, alpha=0.5*(1-a)), R, beta=1-a+0.5*a*a, alpha=a).addmm_(Zc, F)
+        return offp(x, xi, 1-0.5*a)
+    return dict(euler=euler, heun=heun)[method]
+
 # %% ../nbs/02_simulate.ipynb #d5e46c5b
 def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     "Deterministic flow `dz/dt = f(t, z)` of `sde` at times `t`, via torchdiffeq's `odeint`; `(T, batch, d)`."
@@ -257,6 +296,7 @@ def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     y0 = torch.as_tensor(y0, dtype=torch.float32)
     y0 = y0[None] if y0.dim()==1 else y0
     opts = dict(step_size=dt) if dt is not None else None
+    from torchdiffeq import odeint   # here, not at import: it pulls in scipy.integrate (a fifth of `import ddm_nb.cli`)
     with torch.no_grad(): return odeint(lambda t,y: f(t, y), y0, torch.as_tensor(t, dtype=y0.dtype), method=method, options=opts, **kw)
 
 # %% ../nbs/02_simulate.ipynb #6a73db38

@@ -157,11 +157,11 @@ class Ridge:
 
 @patch
 def solve(self:Ridge, p:MatchProblem)->tuple:
-    "The closed form on `p`'s training samples: `(W, b, [])` with `W = MA` of rank ≤ d."
+    "The closed form on `p`'s training samples: `(W, b, [])` with `W = MA` of rank ≤ d, kept factored: `LowRank(M, Aᵀ)`."
     if self.ridge is None: raise ValueError("Ridge(ridge=None) chooses λ on held-out data, which only fit_data does; pass a number, e.g. solver=Ridge(1e-8)")
     with torch.no_grad():
         A,beta = ridge_fit(lambda i,j: (p.features(p.z[i:j]), p.drift[i:j] + p.z[i:j]), p.ridge_abs(self.ridge), K=len(p.z))
-        return p.M@A.float(), p.M@beta.float() + p.c, []
+        return LowRank(p.M.clone(), A.float().T.contiguous()), p.M@beta.float() + p.c, []
 
 # %% ../nbs/06_solvers.ipynb #05a0c011
 @dataclass(frozen=True)
@@ -186,6 +186,7 @@ class Adam:
 def solve(self:Adam, p:MatchProblem)->tuple:
     "Adam from the closed form `Ridge(self.ridge)`, with early stopping on the held-out samples: `(W, b, held-out loss per epoch)`."
     W,b,_ = Ridge(self.ridge).solve(p)
+    W = W.dense()   # Adam trains a full-rank W
     symmetric,off_manifold,batch_size,sde,ztr,zte,device = self.symmetric,self.off_manifold,self.batch_size,p.target,p.z,p.z_held,p.device
     g = torch.Generator(device).manual_seed(p.seed)
     M,Mp,c,tau,act = p.M,torch.linalg.pinv(p.M.double()).float(),p.c,p.tau,PHI[p.phi]

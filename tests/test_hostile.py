@@ -248,7 +248,7 @@ def _rewrite(p, **change):
     (lambda p: torch.save([1, 2, 3], p), ["no format entry 'ddm_nb.RNN/<version>'"]),
     (lambda p: torch.save({'W': torch.zeros(2, 2)}, p), ['no format entry']),
     (lambda p: _rewrite(p, M=None), ['lacks M', 'incomplete']),
-    (lambda p: _rewrite(p, format='ddm_nb.RNN/3'), ['format version 3', 'versions 1 to 2', 'upgrade']),
+    (lambda p: _rewrite(p, format='ddm_nb.RNN/4'), ['format version 4', 'versions 1 to 3', 'upgrade']),
     (lambda p: _rewrite(p, format='ddm_nb.RNN/x'), ['unreadable format']),
     (lambda p: _rewrite(p, W=[[1., 2.]]), ['field W', 'not a tensor']),
     (lambda p: _rewrite(p, tau=0.2), ['checksum mismatch']),
