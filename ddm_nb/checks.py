@@ -272,9 +272,9 @@ def _escape(f, y, t1, dt, every=50):
         y1 = _heun(f, y, dt, k)
         if not torch.isfinite(y1).all(): y1 = _heun(f, y, dt, k, y0)   # replayed with checks: a NaN drift, or a blow-up
         y,i = torch.where(torch.isfinite(y1), y1, torch.full_like(y1, math.inf)),i+k
-        if i==n//2: r_half = (y - y0).norm(dim=-1)
-    r = (y - y0).norm(dim=-1)
-    return torch.where(torch.isfinite(r), r/torch.maximum(r_half, 1e-3*(y0.norm(dim=-1) + 1e-3)), torch.full_like(r, math.inf))
+        if i==n//2: r_half = (y - y0).double().norm(dim=-1)
+    r = (y - y0).double().norm(dim=-1)
+    return torch.where(torch.isfinite(r), r/torch.maximum(r_half, 1e-3*(y0.double().norm(dim=-1) + 1e-3)), torch.full_like(r, math.inf))
 
 def check_bounded(f, # drift `f(t, y)` of the target, for batches `(k, d)`
                   y0, # start states `(k, d)` (see `start_states`)

@@ -221,6 +221,11 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     check_moved('fit', moved, _MOVED)
     solver,net_or_size,tau,samples,seed,gain,off_noise,phi,source = _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source)
     t0,device = time.time(),default_device(device)
+    s0 = start_states(target, y0, box) if z is None else torch.as_tensor(z, dtype=torch.float32)[:8]
+    N = net_or_size.N if isinstance(net_or_size, RNN) else net_or_size
+    check_memory(f"fit: N = {N:,} neurons and {samples if z is None else len(z):,} samples", fit_bytes(samples if z is None else len(z), N, getattr(target, 'd', 3)), device, 'use fewer neurons N')
+    if s0 is not None and s0.dim()==2: check_sde(target, s0)   # a wrong shape or a NaN drift, in simulate's words, before any sampling
+    if z is None and source!='box' and s0 is not None: check_bounded(target.f, s0)   # a target with no invariant measure is refused before it is sampled
     z,diag = _fit_samples(target, z, samples, y0, source, box, sampler, seed, device)
     p,est = _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, progress)
     net,hist = _fit_net(p, solver, off_noise)
@@ -365,6 +370,9 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
     check_moved('fit_data', moved, dict(ridge='solver=Ridge(ridge=...)'))
     t0,device = time.time(),default_device(device)
     ys,solver,dt,held_out,tau,gain,phi,seed,order,state_dependent = _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent)
+    if (still := ys.amax((0, 1))==ys.amin((0, 1))).any(): raise ValueError(("ys is constant" if still.all() else f"coordinate {int(still.nonzero()[0])} of ys never changes") + ": a record that does not move has no drift or noise to fit; pass a recorded trajectory" + ('' if still.all() else ', without that coordinate'))
+    N = net_or_size.N if isinstance(net_or_size, RNN) else check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
+    check_memory(f"fit_data: {ys.shape[0]*ys.shape[1]:,} recorded states and N = {N:,} neurons", fit_bytes(ys.shape[0]*ys.shape[1], N, ys.shape[-1]), 'cpu', 'use fewer neurons N, or a shorter record')
     Tt = int(len(ys)*(1-held_out))
     M,c,tau,phi,est = _data_embedding(ys[:Tt], dt, order, net_or_size, tau, phi, gain, seed)
     with torch.no_grad():

@@ -124,7 +124,7 @@ class Metrics(dict):
         return json.dumps(self, **kw)
 
 # %% ../nbs/08_metrics.ipynb #e953ce3f
-KM_EMPTY = "no grid cell holds 100 increments of both runs ({km_bins} cells per dimension): simulate longer or more trajectories, or use fewer km_bins"
+KM_EMPTY = "no grid cell holds 100 increments of both runs ({km_bins} cells per dimension): simulate longer or more trajectories (t1, n_paths); in Python, compare(..., km_bins=...) also takes fewer cells"
 
 def km_errors(ts, # saved times `(T,)`
               x, # target trajectories `(T, batch, d)`
