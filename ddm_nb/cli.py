@@ -110,13 +110,13 @@ def _sweep_plan(args, path, name)->tuple:
     if set(fixed) & set(grid): raise ValueError(f"{', '.join(sorted(set(fixed) & set(grid)))} both fixed by --set and varied by --grid")
     seeds,axes = parse_value(args.seeds),preset_axes(name, {**fixed, **grid}, path)
     n,ns = grid_size(axes, seeds),grid_size({}, seeds)
+    check_sweep_size(name, axes, path, args.quick, args.device, args.target_only)   # the largest point must fit: refused before anything else
     kw = dict(ablation=args.ablation, target_only=args.target_only)
     est = sweep_seconds(name, axes, ns, path, args.quick, **kw)
     what = ' × '.join([f'{len(v)} {k}' for k,v in axes.items() if len(v) > 1] + [f'{ns} seed{"s"*(ns!=1)}'])
     print(f"ddm sweep: {n:,} points ({what}), {'the target alone' if args.target_only else 'fit, simulate, measure'} at each: "
           f"about {_hours(est)} on one CPU (cost model of bench/bench_demo.py)", flush=True)
     if est > 3600 and not args.yes: raise ValueError(f"this sweep is estimated at {_hours(est)}: pass --yes to run it, or make the grid smaller")
-    check_sweep_size(name, axes, path, args.quick, args.device, args.target_only)
     grid = dict(preset=[name], **check_preset_grid(name, {**fixed, **grid}, path))
     run = preset_run if args.target_only else functools.partial(embed_run, quick=args.quick, ablation=args.ablation)
     return grid,seeds,functools.partial(run, device=args.device, path=str(path)),[k for k,v in axes.items() if len(v) > 1]
