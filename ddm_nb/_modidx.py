@@ -102,6 +102,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ddm_nb.matching._drift_ridge': ('matching.html#_drift_ridge', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._estimates': ('matching.html#_estimates', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._fit_args': ('matching.html#_fit_args', 'ddm_nb/matching.py'),
+                                 'ddm_nb.matching._fit_guard': ('matching.html#_fit_guard', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._fit_net': ('matching.html#_fit_net', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._fit_problem': ('matching.html#_fit_problem', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._fit_report': ('matching.html#_fit_report', 'ddm_nb/matching.py'),

@@ -264,6 +264,7 @@ def _heun(f, y, dt, n, y0=None):
         y = y + dt/2*(f0 + f1)
     return y
 
+# %% ../nbs/00_checks.ipynb #1b2c3d4e
 def _escape(f, y, t1, dt, every=50):
     "Heun's flow of `f` from `y` `(k, d)` to `t1`: the growth of each path's distance from its start over the second half (inf where it blew up)."
     y0,n,i,r_half = y.clone(),max(2, round(t1/dt)),0,None
