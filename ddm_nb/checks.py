@@ -4,10 +4,12 @@
 
 # %% auto #0
 __all__ = ['did_you_mean', 'check_num', 'check_int', 'check_choice', 'check_fields', 'check_moved', 'as_paths', 'as_times',
-           'to_plain', 'one_line']
+           'fmt_bytes', 'available_memory', 'check_memory', 'sim_bytes', 'fit_bytes', 'check_disk', 'check_sim_size',
+           'start_states', 'check_bounded', 'to_plain', 'one_line']
 
 # %% ../nbs/00_checks.ipynb #c0a1e004
-import difflib, math, numbers
+import difflib, math, numbers, os, shutil
+from pathlib import Path
 import numpy as np
 import torch
 
@@ -130,6 +132,169 @@ def as_times(ts, # saved times `(T,)`, evenly spaced
         raise ValueError("ts must be increasing and evenly spaced (the saved times of simulate); resample irregular data first")
     return ts,h
 
+# %% ../nbs/00_checks.ipynb #179e3265
+def fmt_bytes(n:float)->str:
+    "`n` bytes in words: `'23.1 GB'`."
+    for u in ('B', 'kB', 'MB', 'GB', 'TB', 'PB'):
+        if abs(n) < 1000 or u=='PB': return f'{n:.0f} {u}' if u=='B' else f'{n:.1f} {u}'
+        n /= 1000
+
+def _read_num(path, key=None):
+    "A number from a /proc or /sys file (the value of `key` in a `key value` file), or None."
+    try: text = Path(path).read_text()
+    except OSError: return None
+    if key is None: return int(text.split()[0]) if text.split() and text.split()[0].isdigit() else None
+    for line in text.splitlines():
+        k,_,v = line.partition(' ' if ':' not in line else ':')
+        if k.strip()==key and v.split(): return int(v.split()[0])
+    return None
+
+def _cgroup_room():
+    "Bytes this process's cgroup (v2, else v1) still allows, its reclaimable page cache counted as free; None without a limit."
+    for lim,use,stat,cache in (('memory.max', 'memory.current', 'memory.stat', 'inactive_file'),
+                               ('memory/memory.limit_in_bytes', 'memory/memory.usage_in_bytes', 'memory/memory.stat', 'total_inactive_file')):
+        l,u = _read_num(f'/sys/fs/cgroup/{lim}'),_read_num(f'/sys/fs/cgroup/{use}')
+        if l is not None and u is not None and l < 2**60: return max(0, l - u + (_read_num(f'/sys/fs/cgroup/{stat}', cache) or 0))
+    return None
+
+# %% ../nbs/00_checks.ipynb #29c1bbf2
+def available_memory(device=None, # 'cpu' (or None) for the machine's memory, or a CUDA device
+                    )->int|None:
+    "Bytes a new allocation can take on `device`: a GPU's free memory, else the machine's available memory within any cgroup limit (None when unknown)."
+    dev = torch.device('cpu' if device is None else device)
+    if dev.type=='cuda': return torch.cuda.mem_get_info(dev)[0] if torch.cuda.is_available() else None
+    kb = _read_num('/proc/meminfo', 'MemAvailable')
+    if kb is not None: avail = kb*1024
+    else:
+        try: avail = os.sysconf('SC_PHYS_PAGES')*os.sysconf('SC_PAGE_SIZE')   # macOS and others: the whole memory bounds what fits
+        except (ValueError, OSError, AttributeError): return None
+    room = _cgroup_room()
+    return avail if room is None else min(avail, room)
+
+def check_memory(what:str, # the call and what dominates its memory, e.g. 'fit: N = 1,000,000 neurons (a 10⁶ × 10⁶ Gram matrix)'
+                 need:float, # estimated bytes
+                 device=None, # where it allocates: 'cpu' (or None) or a CUDA device
+                 fix:str='', # what to change so that it fits
+                )->float:
+    "`need` when it fits in the memory available on `device`, else a one-line `MemoryError` with the estimate, the available memory and `fix`."
+    avail = available_memory(device)
+    if avail is not None and need > avail:
+        on = f" on {device}" if torch.device('cpu' if device is None else device).type!='cpu' else ''
+        raise MemoryError(f"{what} needs about {fmt_bytes(need)} of memory but {fmt_bytes(avail)} is available{on}" + (f": {fix}" if fix else ''))
+    return need
+
+# %% ../nbs/00_checks.ipynb #e080d40b
+def sim_bytes(batch:int, # trajectories
+              d:int, # state dimension (N for a network)
+              steps:int, # time steps
+              save_every:int=1, # keep every k-th state
+              itemsize:int=4, # bytes per number (4: float32)
+              stream:bool=False, # the states go to a file (`simulate(out=...)`): only a 64 MB buffer stays in memory
+             )->int:
+    "Bytes `simulate` allocates: the saved states (or the stream's buffer), and the step's working arrays."
+    row = batch*d*itemsize
+    nsave = steps//save_every + 1
+    return (min(nsave, max(1, 2**26//row)) if stream else nsave)*row + 10*row
+
+def fit_bytes(samples:int, # training samples K
+              N:int, # neurons
+              d:int=3, # latent dimension
+             )->int:
+    "Bytes `fit` (or `fit_data`) allocates: the `N × N` Gram matrix and its solve in float64, the features of the samples, `W`."
+    return 32*N*N + 16*samples*N + 64*samples*d*d
+
+def _count(n): return f'{n:,}' if n < 1e7 else f'{n:.1e}'.replace('e+0', 'e').replace('e+', 'e')
+
+# %% ../nbs/00_checks.ipynb #fc6d1f5b
+def check_disk(path, # a file or folder to be written (its first existing folder is measured)
+               need:float, # bytes to be written
+               what:str, # what writes them
+              )->float:
+    "`need` when that many bytes fit on the disk of `path`, else a one-line `OSError` with both sizes."
+    p = Path(path).absolute()
+    while not p.exists() and p!=p.parent: p = p.parent
+    try: free = shutil.disk_usage(p).free
+    except OSError: return need
+    if need > free: raise OSError(f"{what} needs about {fmt_bytes(need)} on the disk of {path} but {fmt_bytes(free)} is free: free some space or write elsewhere")
+    return need
+
+def check_sim_size(y0, # initial state `(d,)` or `(batch, d)`, as given to `simulate` (not converted)
+                   steps:int, save_every:int, n_paths:int|None, # as `simulate` checked them
+                   dtype=torch.float32, device=None,
+                   out=None, # `simulate`'s `out`: the states stream to this file, which must fit on its disk
+                  ):
+    "Refuse, before anything is allocated, a `simulate` call whose states would not fit in memory (with `out`, on the file's disk)."
+    shape = tuple(y0.shape) if hasattr(y0, 'shape') else np.shape(y0)
+    B,d = ((n_paths or 1) if len(shape) <= 1 else shape[0]),(shape[-1] if shape else 1)
+    isz,nsave = torch.empty((), dtype=dtype).element_size(),steps//save_every + 1
+    states = f"{_count(nsave)} saved states × {_count(B)} paths × {_count(d)} coordinates"
+    if out is not None: check_disk(out, nsave*B*d*isz, f"simulate(out=...): {states}")
+    fix = "save fewer states (a larger save_every or a shorter t1) or fewer paths" + ('' if out is not None else ", or stream the states to a file with out='states.npy'")
+    return check_memory(f"simulate: {states} ({str(dtype).replace('torch.', '')})", sim_bytes(B, d, steps, save_every, isz, out is not None), device, fix)
+
+# %% ../nbs/00_checks.ipynb #8bba4eb0
+def start_states(target, # target SDE: its `y0` hint is used when `y0` and `box` are not given
+                 y0=None, # start state `(d,)` or batch `(k, d)`
+                 box=None, # `(lo, hi)`: its centre
+                )->torch.Tensor|None:
+    "The states `(k, d)` a fit's sampler starts from (float32), or None when neither `y0`, `box` nor the target's `y0` hint says."
+    if y0 is None and box is None: y0 = getattr(target, 'y0', None)
+    if y0 is None and box is not None: y0 = (torch.as_tensor(box[0], dtype=torch.float32) + torch.as_tensor(box[1], dtype=torch.float32))/2
+    if y0 is None: return None
+    y = torch.as_tensor(y0, dtype=torch.float32).cpu()
+    return y[None] if y.dim()==1 else y
+
+def _jac_norm(f, y):
+    "‖∂f/∂y‖₂ at the state `y` `(d,)`, by central differences."
+    h = 1e-3*(1 + y.abs())
+    E = torch.diag(h)
+    J = ((f(0., y + E) - f(0., y - E))/(2*h[:, None])).T
+    return float(torch.linalg.matrix_norm(J.double(), 2))
+
+# %% ../nbs/00_checks.ipynb #f370c918
+def _state(y): return '(' + ', '.join(f'{v:.3g}' for v in y.tolist()) + ')'
+
+def _heun(f, y, dt, n, y0=None):
+    "`n` Heun steps of the flow of `f` from `y`; with `y0`, a NaN drift at a moderate state is an error naming it."
+    for _ in range(n):
+        f0 = f(0., y); yp = y + dt*f0; f1 = f(0., yp)
+        for u,fu in ((y, f0), (yp, f1)) if y0 is not None else ():   # NaN at a moderate state is the drift's fault; inf, or NaN far out, the flow blowing up
+            bad = fu.isnan().any(-1) & (u.abs() < 1e15).all(-1)
+            if bad.any(): raise ValueError(f"the target's drift is not finite at {_state(u[bad][0])}, a state its own flow reaches from {_state(y0[bad][0])}: fix the drift there")
+        y = y + dt/2*(f0 + f1)
+    return y
+
+# %% ../nbs/00_checks.ipynb #1b2c3d4e
+def _escape(f, y, t1, dt, every=50):
+    "Heun's flow of `f` from `y` `(k, d)` to `t1`: the growth of each path's distance from its start over the second half (inf where it blew up)."
+    y0,n,i,r_half = y.clone(),max(2, round(t1/dt)),0,None
+    while i < n:
+        k = min(every, (n if i >= n//2 else n//2) - i)
+        y1 = _heun(f, y, dt, k)
+        if not torch.isfinite(y1).all(): y1 = _heun(f, y, dt, k, y0)   # replayed with checks: a NaN drift, or a blow-up
+        y,i = torch.where(torch.isfinite(y1), y1, torch.full_like(y1, math.inf)),i+k
+        if i==n//2: r_half = (y - y0).double().norm(dim=-1)
+    r = (y - y0).double().norm(dim=-1)
+    return torch.where(torch.isfinite(r), r/torch.maximum(r_half, 1e-3*(y0.double().norm(dim=-1) + 1e-3)), torch.full_like(r, math.inf))
+
+def check_bounded(f, # drift `f(t, y)` of the target, for batches `(k, d)`
+                  y0, # start states `(k, d)` (see `start_states`)
+                  horizon:float=50., # how long to follow the flow, in its time scale at `y0` (1/‖∂f‖)
+                  grow:float=1e4, # growth of the distance over the second half that counts as running off
+                 ):
+    "Refuse a drift whose flow from `y0` runs off to infinity: such a target has no invariant measure to sample and embed."
+    y0 = torch.as_tensor(y0, dtype=torch.float32).reshape(-1, torch.as_tensor(y0).shape[-1])[:8]
+    rate = _jac_norm(f, y0[0])
+    if not (rate > 0 and math.isfinite(rate)): return
+    y = torch.cat([y0, y0[:1] + 1e-3*(y0[:1].abs().max() + 1e-3)*torch.randn(4, y0.shape[1], generator=torch.Generator().manual_seed(0))])
+    with torch.no_grad():
+        for fine in (1, 10):   # an escape that a ten times smaller step does not remove is the flow's, not the scheme's
+            g = _escape(f, y, horizon/rate, 0.1/rate/fine)
+            if not (g > grow).any(): return
+    i = int(g.argmax()); how = 'reaches infinity in finite time' if math.isinf(g[i]) else f'runs off: its distance from the start grew {float(g[i]):.0e}-fold over the last {horizon/rate/2:.3g} time units'
+    raise ValueError(f"the target has no invariant measure to embed: its flow from {_state(y[i])} {how}. A target must return towards a bounded region "
+                     "(like f = -y, not f = +y); to match its drift on a region all the same, pass samples z=... or source='box' with box=(lo, hi)")
+
 # %% ../nbs/00_checks.ipynb #c0a1e010
 def to_plain(v, # a value: number, string, tensor, array, list, tuple, dict
              json:bool=True, # for JSON: tensors and arrays as lists, tuples as lists, NaN and ±inf as None; else tensors kept
@@ -154,5 +319,5 @@ def to_plain(v, # a value: number, string, tensor, array, list, tuple, dict
 def one_line(e:BaseException)->str:
     "An exception as one line: the message for the errors a user can fix, with the type for anything else."
     msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-    if not isinstance(e, (ValueError, TypeError, KeyError, OSError, FloatingPointError)): msg = f"{type(e).__name__}: {msg}"
+    if not isinstance(e, (ValueError, TypeError, KeyError, OSError, FloatingPointError, MemoryError)): msg = f"{type(e).__name__}: {msg}"
     return ' '.join(str(msg).split()) or type(e).__name__

@@ -68,20 +68,6 @@ class TargetFitReport(FitReport):
     epochs:int=0 # length of the solver's history: Adam epochs, refinement steps (0 for the closed form)
     closed_loop:ClosedLoop=None # the closed-loop check (`closed_loop`, notebook 04): λ_max, D_stsp and its floor, stuck and diverged runs, the verdict
 
-# %% ../nbs/07_matching.ipynb #80258341
-def _rank_W(W, M, rtol:float=1e-5)->int:
-    "Numerical rank of `W`: from `QᵀW` (`M = QR`, d × N) when W's range lies in M's up to rounding, as for the closed form; else from W's SVD."
-    if isinstance(W, LowRank): return W.matrix_rank(rtol)   # from the factors' QR, O(N r²)
-    W,Q = W.double(),torch.linalg.qr(M.double())[0]
-    A = Q.T@W
-    s = torch.linalg.svdvals(A)
-    if float((W - Q@A).norm()) <= 0.1*rtol*float(s[0]): return int((s > rtol*s[0]).sum())   # W's other singular values are below rtol·σ₁
-    return int(torch.linalg.matrix_rank(W, rtol=rtol))
-
-def _asymmetry(W)->float:
-    "`‖W − Wᵀ‖/‖W‖` (Frobenius), dense or factored (then from r × r Gram matrices)."
-    return float((W - W.T).norm()/W.norm().clamp_min(1e-30))
-
 # %% ../nbs/07_matching.ipynb #68f26cc7
 MIN_SAMPLES = 8  # fewest training samples a fit accepts: it draws a quarter more and holds them out (8 + 2)
 
@@ -156,8 +142,8 @@ def _fit_report(net, p, solver, hist, est, diag, source, box, sampler, independe
     sat,satn = saturation(ztr[:20000]@M.T + c, p.phi)
     rep = dict(method=type(solver).__name__.lower(), symmetric=bool(torch.is_tensor(net.connectivity) and torch.equal(net.W, net.W.T)), N=net.N, d=M.shape[1], tau=p.tau, samples=len(ztr), held_out=len(zte),
                ridge=solver.ridge, ridge_abs=p.ridge_abs(solver.ridge), drift_error=full, latent_drift_error=lat, diffusion_error=diffusion_error(net, target, zte),
-               jacobian_error=jacobian_error(net, target, zte[:512]), saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.connectivity, M),
-               asymmetry=_asymmetry(net.connectivity), estimates=est, warnings=list(diag.get('warnings', [])), epochs=len(hist),
+               jacobian_error=jacobian_error(net, target, zte[:512]), saturation=sat, saturated_neurons=satn, rank_W=connectivity_rank(net.connectivity, M),
+               asymmetry=asymmetry(net.connectivity), estimates=est, warnings=list(diag.get('warnings', [])), epochs=len(hist),
                sampler={k:v for k,v in diag.items() if k!='warnings'} or None)
     for k in ('drift_error','diffusion_error','jacobian_error'):
         if not math.isfinite(rep[k]): raise FloatingPointError(f"the fitted network's {k} is {rep[k]}: the fit failed; check the target's drift and noise at the samples")
@@ -179,6 +165,15 @@ def _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, 
     gain,off_noise = check_num('gain', gain, lo=0, strict=True),check_num('off_noise', off_noise, lo=0)
     phi,source = check_choice('phi', phi, PHI),check_choice('source', source, ('invariant', 'box', 'mixture'))
     return solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source
+
+# %% ../nbs/07_matching.ipynb #3d4e5f60
+def _fit_guard(target, net_or_size, z, samples, y0, box, source, device):
+    "Refuse, before any sampling, a fit that cannot fit in memory, a drift of the wrong shape or not finite, and a target whose flow runs off."
+    s0 = start_states(target, y0, box) if z is None else torch.as_tensor(z, dtype=torch.float32)[:8]
+    N = net_or_size.N if isinstance(net_or_size, RNN) else net_or_size
+    check_memory(f"fit: N = {N:,} neurons and {samples if z is None else len(z):,} samples", fit_bytes(samples if z is None else len(z), N, getattr(target, 'd', 3)), device, 'use fewer neurons N')
+    if s0 is not None and s0.dim()==2: check_sde(target, s0)   # a wrong shape or a NaN drift, in simulate's words, before any sampling
+    if z is None and source!='box' and s0 is not None: check_bounded(target.f, s0)   # a target with no invariant measure is refused before it is sampled
 
 # %% ../nbs/07_matching.ipynb #68c42c2f
 _MOVED = dict(method="solver=Adam(...) for method='adam', solver=Ridge() for 'ridge'", ridge='solver=Ridge(ridge=...)', refine='solver=Refine(...)',
@@ -215,6 +210,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     solver,net_or_size,tau,samples,seed,gain,off_noise,phi,source = _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source)
     target = as_ito(target)   # a Stratonovich target is matched in its Itô form
     t0,device = time.time(),default_device(device)
+    _fit_guard(target, net_or_size, z, samples, y0, box, source, device)   # sizes, drift shape and an invariant measure, before any sampling
     z,diag = _fit_samples(target, z, samples, y0, source, box, sampler, seed, device)
     p,est = _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, progress)
     net,hist = _fit_net(p, solver, off_noise)
@@ -348,7 +344,7 @@ def _data_checks(net, ztr, warn_above, drift_errs, diff_err, dt, est):
                          f"the record is too short or too noisy for N={net.N}; try more data, a smaller N or a larger ridge", warns, level=4)
     elif dt > est['t_fast']/2: FitWarning.issue(f"{coarse}: increments that long cannot resolve the fastest dynamics; record more often", warns, level=4)
     if satn > 0.5: FitWarning.issue(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", warns, level=4)
-    return dict(saturation=sat, saturated_neurons=satn, rank_W=_rank_W(net.connectivity, net.M), asymmetry=_asymmetry(net.connectivity), warnings=warns)
+    return dict(saturation=sat, saturated_neurons=satn, rank_W=connectivity_rank(net.connectivity, net.M), asymmetry=asymmetry(net.connectivity), warnings=warns)
 
 # %% ../nbs/07_matching.ipynb #76ec4648
 def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajectory `(T, d)`
@@ -371,6 +367,9 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
     check_moved('fit_data', moved, dict(ridge='solver=Ridge(ridge=...)'))
     t0,device = time.time(),default_device(device)
     ys,solver,dt,held_out,tau,gain,phi,seed,order,state_dependent = _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent)
+    if (still := ys.amax((0, 1))==ys.amin((0, 1))).any(): raise ValueError(("ys is constant" if still.all() else f"coordinate {int(still.nonzero()[0])} of ys never changes") + ": a record that does not move has no drift or noise to fit; pass a recorded trajectory" + ('' if still.all() else ', without that coordinate'))
+    N = net_or_size.N if isinstance(net_or_size, RNN) else check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
+    check_memory(f"fit_data: {ys.shape[0]*ys.shape[1]:,} recorded states and N = {N:,} neurons", fit_bytes(ys.shape[0]*ys.shape[1], N, ys.shape[-1]), 'cpu', 'use fewer neurons N, or a shorter record')
     Tt = int(len(ys)*(1-held_out))
     M,c,tau,phi,est = _data_embedding(ys[:Tt], dt, order, net_or_size, tau, phi, gain, seed)
     with torch.no_grad():

@@ -183,11 +183,13 @@ def g(self:RNN, t, x):
 @patch
 def readout(self:RNN, x):
     "Latent state `z = M⁺(x − c)` of states `x` `(..., N)`."
+    if x.shape[-1:]!=(self.N,): raise ValueError(f"readout takes network states (..., N={self.N}), got shape {tuple(x.shape)}" + (" (latent states need no readout)" if x.shape[-1:]==(self.M.shape[1],) else ''))
     return (x - self.c.to(x.dtype))@self.Mp.to(x.dtype).T
 
 @patch
 def embed(self:RNN, z):
     "Network state `x = M z + c` of latent states `z` `(..., d)`."
+    if z.shape[-1:]!=self.M.shape[1:]: raise ValueError(f"embed takes latent states (..., d={self.M.shape[1]}), got shape {tuple(z.shape)}")
     return z@self.M.to(z.dtype).T + self.c.to(z.dtype)
 
 # %% ../nbs/03_network.ipynb #9d9cb18b

@@ -20,8 +20,8 @@ from .solvers import Ridge
 from .matching import fit, FitReport
 from .metrics import Metrics, compare, lyapunov_metrics, METRIC_KEYS, keys_table
 from .plots import plot_trajectories, plot_attractor, plot_vector_field, compare_figure, FIG_DPI
-from .presets import Preset, get_preset, override, quick_overrides
-from .outdir import OutDir
+from .presets import Preset, get_preset, override, quick_overrides, check_run_size
+from .outdir import OutDir, held
 
 # %% ../nbs/16_pipeline.ipynb #701b2635
 class Stages:
@@ -248,6 +248,7 @@ def run_demo(preset:str|Preset=None, # a preset name (default: the file's defaul
     p = demo_preset(preset, path, quick, **overrides)
     progress = (not quiet and (sys.stderr.isatty() or 'ipykernel' in sys.modules)) if progress is None else progress
     device,st = default_device(device),Stages(demo_stages(p), quiet)
+    check_run_size(p, device)   # refused in one line, before any work, when it would not fit in memory
     with st('fit', f"fit: {p.n}-neuron network to {p.system} from {p.samples:,} samples") as note:
         net,frep = fit_stage(p, device, progress); note['msg'] = f"held-out drift error {frep.drift_error:.2%}"
     steps = f"{p.n_paths} trajectories × {p.t1:g} time units ({round(p.t1/p.dt):,} {p.method} steps)"
@@ -323,7 +324,7 @@ def demo(preset:str|Preset=None, # preset name (default: the file's default, Lor
         )->dict:
     "Embed `preset`'s system in a network, simulate both, write figures, `metrics.json` and `network.pt` to `out`; return the report."
     OutDir(out)  # a folder ddm-nb may not write into is refused now, not after the run
-    with _threads(threads): return write_demo(run_demo(preset, path, device, progress, quiet, quick, **overrides), out)
+    with _threads(threads), held(out): return write_demo(run_demo(preset, path, device, progress, quiet, quick, **overrides), out)   # held: a second writer into `out` is refused while this one runs
 
 # %% ../nbs/16_pipeline.ipynb #adfafdf3
 def summary(rep:dict, # the report `demo` returned

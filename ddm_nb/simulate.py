@@ -160,6 +160,7 @@ def simulate(sde, # SDE object: `f(t, y)`, `g(t, y)` (or `g_prod`), `noise_type`
     "Integrate `sde` on `[t0, t1]` with a fixed step; return a `Solution` `(ts, ys)` with `ys` of shape `(T, batch, d)`."
     t0,dt,steps,save_every,check_every,n_paths,seed = _checked(sde, t0, t1, dt, save_every, check_every, n_paths, seed, dtype, method)
     device = default_device(device)
+    check_sim_size(y0, steps, save_every, n_paths, dtype, device, out)   # nothing is allocated before the sizes are known to fit
     y = _initial(y0, n_paths, dtype, device)
     sde = as_ito(to_device(sde, device))   # a Stratonovich SDE is integrated in its Itô form
     d,m = check_sde(sde, y[:2], t0)  # a couple of rows: forming G for the whole batch can be large
@@ -385,6 +386,7 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
     f,jv = getattr(sde, 'f', sde),getattr(sde, 'jvp', None)
     y = torch.as_tensor(y0, dtype=dtype, device=device)
     y = y[None] if y.dim()==1 else y
+    if y.dim()!=2 or (hasattr(sde, 'd') and y.shape[1]!=sde.d): raise ValueError(f"y0 must be a state (d,) or a batch (batch, d)" + (f" with d={sde.d}" if hasattr(sde, 'd') else '') + f", got shape {tuple(y.shape)}")
     B,d = y.shape; k = k or d
     if not 1 <= k <= d: raise ValueError(f"k={k} exponents requested for a {d}-dimensional system")
     nsub = round(renorm/dt)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['random_embedding', 'MatchProblem', 'ridge_fit', 'relative_ridge', 'drift_errors', 'diffusion_error', 'saturation',
-           'jacobian_error', 'Ridge', 'Adam', 'Refine', 'noise_loading', 'independent_errors']
+           'jacobian_error', 'Ridge', 'Adam', 'Refine', 'noise_loading', 'independent_errors', 'connectivity_rank',
+           'asymmetry']
 
 # %% ../nbs/06_solvers.ipynb #05a0c004
 import math, warnings
@@ -282,3 +283,17 @@ def independent_errors(net, target, n, diag, source, box, sampler, center, scale
     zi = zi.to(device)
     return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=di.get('rhat'))
 
+
+# %% ../nbs/06_solvers.ipynb #80258341
+def connectivity_rank(W, M, rtol:float=1e-5)->int:
+    "Numerical rank of `W`: from `QᵀW` (`M = QR`, d × N) when W's range lies in M's up to rounding, as for the closed form; else from W's SVD."
+    if isinstance(W, LowRank): return W.matrix_rank(rtol)   # from the factors' QR, O(N r²)
+    W,Q = W.double(),torch.linalg.qr(M.double())[0]
+    A = Q.T@W
+    s = torch.linalg.svdvals(A)
+    if float((W - Q@A).norm()) <= 0.1*rtol*float(s[0]): return int((s > rtol*s[0]).sum())   # W's other singular values are below rtol·σ₁
+    return int(torch.linalg.matrix_rank(W, rtol=rtol))
+
+def asymmetry(W)->float:
+    "`‖W − Wᵀ‖/‖W‖` (Frobenius), dense or factored (then from r × r Gram matrices)."
+    return float((W - W.T).norm()/W.norm().clamp_min(1e-30))

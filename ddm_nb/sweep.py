@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['BACKENDS', 'point_key', 'axis_kind', 'check_axis', 'grid_points', 'Table', 'read_sweep', 'run_point', 'sweep',
-           'parse_value', 'parse_grid']
+           'grid_size', 'seed_stats', 'plot_sweep', 'parse_value', 'parse_grid']
 
 # %% ../nbs/13_sweep.ipynb #57a3c025
-import argparse, ast, csv, functools, inspect, io, itertools, json, math, numbers, os, socket, sys, time, warnings
+import argparse, ast, contextlib, csv, functools, inspect, io, itertools, json, math, numbers, os, socket, sys, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -58,7 +58,7 @@ def check_axis(name:str, # the parameter's name
         if kind=='int' and not float(v).is_integer(): raise TypeError(f"{what} needs integers, got {v!r}")
     if kind=='int': vs = [int(v) for v in vs]
     keys = [_fmt(v) for v in vs]
-    dup = sorted({k for k in keys if keys.count(k) > 1})
+    seen = set(); dup = sorted({k for k in keys if k in seen or seen.add(k)})   # linear: a million values are checked in a moment
     if dup: raise ValueError(f"{what} repeats {', '.join(dup)}: each point must appear once")
     return vs
 
@@ -157,6 +157,7 @@ class _SweepFile:
     "Append-only CSV of finished points, locked against a second writer; one flushed, synced line per row."
     def __init__(self, path, params):
         self.path = Path(path)
+        self.made = ([] if self.path.exists() else [self.path]) + [p for p in self.path.absolute().parents if not p.exists()]   # removed again if no row arrives
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.f = open(self.path, 'a+', newline='', encoding='utf-8')
         try:
@@ -185,7 +186,12 @@ class _SweepFile:
         s = io.StringIO(); csv.writer(s, lineterminator='\n').writerow(['' if v is None else v for v in fields])
         self.f.write(s.getvalue()); self.f.flush(); os.fsync(self.f.fileno())
 
-    def close(self): self.f.close()
+    def close(self):
+        "Close the file; one this sweep made and wrote no row to is removed, with the folders made for it (no 0-byte CSV, no empty folder)."
+        self.f.close()
+        if self.header is None and self.made:
+            for p in self.made:
+                with contextlib.suppress(OSError): p.unlink() if p==self.path else p.rmdir()
 
 # %% ../nbs/13_sweep.ipynb #e2f22550
 def run_point(experiment, point:dict)->dict:
@@ -276,6 +282,88 @@ def sweep(experiment, # `experiment(**params, seed=...) -> dict` of scalar metri
     finally:
         if f: f.close()
     return Table(done[point_key(p)] for p in points)
+
+# %% ../nbs/13_sweep.ipynb #9c3e4f15
+def grid_size(grid:dict, # parameter name -> list of values
+              seeds=1, # a list of seeds, or `n`
+             )->int:
+    "Number of points of `grid` × `seeds`, counted without making them."
+    return math.prod(len(v) for v in grid.values())*(seeds if isinstance(seeds, numbers.Integral) else len(seeds))
+
+def _order(k): return [(0, x, '') if _is_num(x) else (1, 0, str(x)) for x in k]
+
+def seed_stats(rows, # a sweep's rows
+               by:list, # the parameters whose values make a group (the rows of a group differ only by seed)
+               col:str, # the column to summarise
+              )->dict:
+    "`{values of by: (mean, standard error, count)}` of `col` over the finite values of each group, in order."
+    groups = {}
+    for r in rows:
+        v = r.get(col)
+        if _is_num(v) and math.isfinite(v): groups.setdefault(tuple(r.get(b) for b in by), []).append(float(v))
+    return {k:(float(np.mean(v)), float(np.std(v, ddof=1)/math.sqrt(len(v))) if len(v) > 1 else math.nan, len(v))
+            for k,v in sorted(groups.items(), key=lambda kv: _order(kv[0]))}
+
+# %% ../nbs/13_sweep.ipynb #ad4f5016
+def _spread(vs): vs = [v for v in vs if _is_num(v) and v > 0]; return len(vs) > 1 and max(vs) >= 8*min(vs)
+
+def _line(ax, rows, axes, cols, floors):
+    "Mean ± SE of each column of `cols` against `axes[0]`, each floor dashed in its column's colour."
+    xs = None
+    for c in cols:
+        st = seed_stats(rows, axes, c)
+        if not st: continue
+        xs = [k[0] for k in st]; num = all(_is_num(x) for x in xs)
+        at = lambda ks: [k[0] if num else xs.index(k[0]) for k in ks]
+        m,se = np.array([s[0] for s in st.values()]),np.array([s[1] for s in st.values()])
+        h = ax.errorbar(at(st), m, yerr=np.nan_to_num(se), marker='o', ms=3, capsize=2, label=c)
+        fl = seed_stats(rows, axes, floors[c]) if c in floors else {}
+        if fl: ax.plot(at(fl), [s[0] for s in fl.values()], '--', color=h[0].get_color(), lw=1, label=f'{c} floor')
+    if xs is None: return
+    if all(_is_num(x) for x in xs):
+        if _spread(xs) and min(xs) > 0: ax.set_xscale('log', base=2)
+        ax.set_xticks(xs, [f'{x:g}' for x in xs]); ax.minorticks_off()
+    else: ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+    if _spread([v for c in cols for v,_,_ in seed_stats(rows, axes, c).values()]): ax.set_yscale('log')
+    ax.set_xlabel(axes[0]); ax.legend(fontsize=7)
+
+def _heat(ax, rows, axes, cols, floors):
+    "A heat map of the mean of `cols[0]` over `axes`, each cell annotated with its mean and standard error."
+    import matplotlib.colors as mc
+    st = seed_stats(rows, axes, cols[0])
+    ys,xs = [sorted({k[i] for k in st}, key=lambda v: _order([v])) for i in (0, 1)]
+    A = np.full((len(ys), len(xs)), np.nan)
+    for (a,b),s in st.items(): A[ys.index(a), xs.index(b)] = s[0]
+    pos = A[np.isfinite(A)]
+    im = ax.imshow(A, origin='lower', aspect='auto', cmap='viridis', norm=mc.LogNorm() if (pos > 0).all() and _spread(list(pos)) else None)
+    for (a,b),(m,se,_) in st.items():
+        ax.text(xs.index(b), ys.index(a), f'{m:.3g}' + ('' if math.isnan(se) else f'\n±{se:.1g}'), ha='center', va='center', fontsize=7, color='k' if im.norm(m) > 0.6 else 'w')
+    lab = lambda vs: [f'{v:g}' if _is_num(v) else str(v) for v in vs]
+    ax.set_xticks(range(len(xs)), lab(xs)); ax.set_yticks(range(len(ys)), lab(ys))
+    ax.set_xlabel(axes[1]); ax.set_ylabel(axes[0]); ax.figure.colorbar(im, ax=ax, label=cols[0])
+
+# %% ../nbs/13_sweep.ipynb #be506117
+def plot_sweep(rows, # a sweep's rows (`sweep`, `read_sweep`); they differ only by `axes` and the seed
+               axes:list, # the varied parameters: one (lines) or two (heat maps)
+               panels:dict, # panel title -> the columns it draws (a heat map draws the first)
+               floors:dict=None, # column -> the column of its floor, drawn dashed beside it (lines)
+               title:str='', # the figure's title
+              ):
+    "A sweep's figure: one panel per entry of `panels`, the mean ± standard error over seeds against one parameter, or its mean over two as a heat map."
+    import matplotlib.pyplot as plt
+    axes = list(axes)
+    if len(axes) not in (1, 2): raise ValueError(f"a sweep figure shows one or two varied parameters, not {len(axes)} ({', '.join(axes) or 'none'})")
+    panels = {t:[c for c in cs if seed_stats(rows, axes, c)] for t,cs in panels.items()}
+    panels = {t:cs for t,cs in panels.items() if cs}
+    if not panels: raise ValueError("no panel has a column with finite numbers to draw")
+    fig,axs = plt.subplots(1, len(panels), figsize=((3.4 if len(axes)==1 else 4.2)*len(panels), 3.2), squeeze=False)
+    for ax,(t,cs) in zip(axs[0], panels.items()):
+        (_line if len(axes)==1 else _heat)(ax, rows, axes, cs, floors or {})
+        ax.set_title(t, fontsize=10)
+    n = max(s[2] for s in seed_stats(rows, axes, next(iter(panels.values()))[0]).values())
+    fig.suptitle(f"{title}{' — ' if title else ''}mean ± standard error over {n} seed{'s'*(n!=1)}", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/13_sweep.ipynb #2b2accbf
 def parse_value(text:str, # one value as written: `0.1`, `True`, `'a b'`, `heun`

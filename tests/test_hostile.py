@@ -48,6 +48,15 @@ def small_net(N=16, d=2, seed=0):
     return RNN(torch.randn(N, N, generator=g)/4, torch.zeros(N), torch.randn(N, d, generator=g), torch.zeros(N), L=0.1*torch.eye(d))
 
 H = Hopf()
+
+class Drift:
+    "A user-written target: `f` as given (`case`), diagonal noise."
+    noise_type,sde_type,d = 'diagonal','ito',2
+    y0 = torch.tensor([0.5, 0.5])
+    def __init__(self, case): self.case = case
+    def f(self, t, y): return {'up': y, 'shape': y[:, :1], 'nan': y*math.nan}[self.case]
+    def g(self, t, y): return 0.1*torch.ones_like(y)
+
 # (id, call, exception type, words the message must contain: the argument's name first)
 CASES = [
     # the zoo
@@ -106,6 +115,16 @@ CASES = [
     ('fit-device-cuda-99', lambda: fit(H, 64, device='cuda:99'), ValueError, ['device', 'cuda:99']),
     ('fit-target-not-an-sde', lambda: fit('hopf', 64), TypeError, ['target', 'str']),
     ('fit-tau-zero', lambda: fit(H, 64, tau=0.), ValueError, ['tau must be positive']),
+    ('fit-unstable-target', lambda: fit(Drift('up'), 64, samples=2000, device='cpu'), ValueError, ['no invariant measure', 'f = +y']),
+    ('fit-drift-wrong-shape', lambda: fit(Drift('shape'), 64, samples=2000, device='cpu'), ValueError, ['drift f returned shape (1, 1)', '(batch, d)']),
+    ('fit-drift-nan', lambda: fit(Drift('nan'), 64, samples=2000, device='cpu'), ValueError, ['not finite']),
+    ('fit-N-too-large', lambda: fit(H, 10**6, device='cpu'), MemoryError, ['fit: N = 1,000,000 neurons', 'needs about', 'is available', 'fewer neurons']),
+    ('fit-data-constant', lambda: fit_data(torch.ones(50, 4, 2), 0.01, 16), ValueError, ['ys is constant']),
+    ('fit-data-N-too-large', lambda: fit_data(torch.randn(50, 4, 2), 0.01, 10**6), MemoryError, ['fit_data', 'needs about', 'is available']),
+    ('simulate-too-large', lambda: simulate(H, H.y0, 1e9, 0.01, n_paths=10**6), MemoryError, ['simulate', 'needs about', 'is available', "out='states.npy'"]),
+    ('lyapunov-wrong-dimension', lambda: lyapunov_spectrum(H, torch.ones(1, 3), device='cpu'), ValueError, ['y0', 'd=2', '(1, 3)']),
+    ('readout-wrong-dimension', lambda: small_net().readout(torch.zeros(5, 3)), ValueError, ['readout', 'N=16', '(5, 3)']),
+    ('preset-n-and-N', lambda: get_preset('hopf', n=64, N=128), ValueError, ["'n' and 'N' both set n", 'give it once']),
     # the network
     ('rnn-phi-relu', lambda: RNN(torch.zeros(4, 4), torch.zeros(4), torch.eye(4)[:, :2], torch.zeros(4), phi='relu'), ValueError, ['phi', 'relu']),
     ('rnn-tau-nan', lambda: RNN(torch.zeros(4, 4), torch.zeros(4), torch.eye(4)[:, :2], torch.zeros(4), tau=math.nan), ValueError, ['tau', 'NaN']),
@@ -306,7 +325,8 @@ def test_presets_header_is_generated():
     ('[a]\nsystem = hopf\nsystem.omgea = 1\n', 'a', ['line 3', "did you mean 'system.omega'"]),
     ('[a]\nsystem = hopf\nthis line has no equals sign\n', 'a', ['line 3', 'cannot parse']),
     ('[a]\nn = 8\n', 'a', ['sets no system']),
-], ids=['no-header', 'duplicate-key', 'duplicate-section', 'unknown-key', 'unknown-default', 'system-param-typo', 'garbage-line', 'no-system'])
+    ('[a]\nsystem = hopf\n[b\nsystem = ou\n', 'a', ['line 3', "section header '[b' has no closing ']'", 'write [b]']),
+], ids=['no-header', 'duplicate-key', 'duplicate-section', 'unknown-key', 'unknown-default', 'system-param-typo', 'garbage-line', 'no-system', 'missing-bracket'])
 def test_bad_presets_file(tmp_path, text, name, words):
     f = tmp_path/'settings.ini'; f.write_text(text)
     with pytest.raises(ValueError) as e: get_preset(name, f)
@@ -390,11 +410,12 @@ def test_cli_out_dot_in_empty_folder_and_rerun(tmp_path):
     (['--set', 'out=elsewhere'], ["'out'", 'Known keys']),
     (['--set', 'progress=1'], ["'progress'", 'Known keys']),
     (['--set', 'n=8', 'n=9'], ['--set gives n twice']),
+    (['--set', 'n=64', 'N=128'], ["'n' and 'N' both set n", 'give it once']),
     (['--set', 'system.omega=nan'], ['omega must be a real number', "'nan'"]),
     (['--set', 'system.mu=-1'], ['mu must be positive']),
     (['--device', 'tpu'], ['device', 'tpu']),
     (['--device', 'cuda:99'], ['device', 'cuda:99']),
-], ids=['set-typos', 'set-no-value', 'set-out', 'set-progress', 'set-twice', 'omega-nan', 'mu-negative', 'device-tpu', 'device-cuda-99'])
+], ids=['set-typos', 'set-no-value', 'set-out', 'set-progress', 'set-twice', 'set-n-and-N', 'omega-nan', 'mu-negative', 'device-tpu', 'device-cuda-99'])
 def test_cli_bad_arguments(tmp_path, args, words):
     r = run_ddm('demo', 'hopf', '--out', 'o', *args, cwd=tmp_path)
     one_line_error(r, *words)
@@ -464,3 +485,82 @@ def test_cli_signal_mid_demo_leaves_no_temporary_folder(tmp_path, sig, code):
     _,err = p.communicate(timeout=120)
     assert p.returncode == code and 'Traceback' not in err, (p.returncode, err[-2000:])
     assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
+
+# issue 24: sizes checked before anything is allocated, and the hostile leftovers
+MEASURE = """import resource, subprocess, sys, time
+t0 = time.perf_counter(); r = subprocess.run(sys.argv[1:], capture_output=True, text=True); t = time.perf_counter() - t0
+print(r.returncode, round(t, 3), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, sep='\\t'); print(r.stderr, end='')"""
+
+def measured(*args, cwd):
+    "Run `ddm args` from a fresh wrapper process: `(return code, wall seconds, peak RSS in bytes, stderr)` of that one command."
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    r = subprocess.run([sys.executable, '-c', MEASURE, str(BIN/'ddm'), *args], capture_output=True, text=True, cwd=cwd, env=env)
+    head,_,err = r.stdout.partition('\n')
+    rc,t,kb = head.split('\t')
+    return int(rc), float(t), int(kb)*1024, err
+
+@pytest.mark.parametrize('value,words', [('n=1000000', ['N = 1,000,000 neurons', 'fit stage the largest', 'use fewer neurons n']),
+                                         ('n_paths=1000000000', ['1,000,000,000 paths', 'fewer neurons n or paths n_paths'])], ids=['n', 'n_paths'])
+def test_cli_too_large_refused_before_any_work(tmp_path, value, words):
+    "Sizes that cannot fit are refused from the sizes alone: in about the time of the import, allocating nothing, with the estimate and the memory available."
+    rc0,t0,_,_ = measured('--version', cwd=tmp_path)
+    rc,t,peak,err = measured('demo', '--out', 'o', '--device', 'cpu', '--set', value, cwd=tmp_path)
+    assert rc == 2 and err.startswith('ddm: error: demo of preset ') and err.count('\n') == 1, err
+    for w in words + ['needs about', 'of memory but', 'is available']: assert w in err, (w, err)
+    assert peak < 1.5e9, f"peak memory {peak/1e9:.2f} GB"
+    assert t < 1.5*t0 + 2, f"refused after {t:.1f} s; `ddm --version` takes {t0:.1f} s"   # no sampling, no fitting: only the import
+    assert os.listdir(tmp_path) == []
+
+def test_presets_file_not_utf8_names_the_line(tmp_path):
+    "A settings.ini in the working folder with a byte that is not UTF-8 is read, not skipped: the error names the file and the line."
+    (tmp_path/'settings.ini').write_bytes(b'[ddm]\ndefault = mine\n[mine]\nsystem = hopf\n# caf\xe9\n')
+    assert presets_path() == tmp_path/'settings.ini'
+    with pytest.raises(ValueError) as e: get_preset('mine')
+    assert str(tmp_path/'settings.ini') in str(e.value) and 'line 5' in str(e.value) and 'byte 0xe9 is not UTF-8' in str(e.value), str(e.value)
+    one_line_error(run_ddm('demo', 'mine', '--out', 'o', cwd=tmp_path), 'settings.ini, line 5', 'save the file as UTF-8')
+
+def test_cli_broken_pipe_is_quiet(tmp_path):
+    "`ddm presets | head -1`: the reader has gone before the table is written; the command stops quietly."
+    r,w = os.pipe(); os.close(r)
+    p = subprocess.run([str(BIN/'ddm'), 'presets'], stdout=w, stderr=subprocess.PIPE, text=True, cwd=tmp_path); os.close(w)
+    assert p.returncode == 0 and p.stderr == '', (p.returncode, p.stderr)
+
+def test_stale_temporary_folders_are_cleaned(tmp_path):
+    "A run killed with SIGKILL leaves its temporary folder; the next run into the same place removes it once its process is gone."
+    gone = subprocess.Popen([sys.executable, '-c', 'pass']); gone.wait()   # a pid that no longer runs
+    dead,alive = tmp_path/f'.o.tmp{gone.pid}-abcd1234',tmp_path/f'.o.tmp{os.getppid()}-abcd1234'
+    for d in (dead, alive): d.mkdir(); (d/'half.png').write_bytes(b'x')
+    with OutDir(tmp_path/'o') as t: (t/'a.txt').write_text('1')
+    assert not dead.exists() and alive.exists()   # a folder whose process still runs is left alone
+    inside = tmp_path/'o'/f'.ddm-nb-tmp{gone.pid}-abcd1234'; inside.mkdir()
+    with OutDir(tmp_path/'o') as t: (t/'b.txt').write_text('2')
+    assert not inside.exists() and sorted(os.listdir(tmp_path/'o')) == [MANIFEST, 'b.txt']
+
+def test_failed_runs_leave_no_empty_folder_and_no_empty_csv(tmp_path):
+    from ddm_nb.sweep import sweep
+    with pytest.raises(FloatingPointError):
+        with OutDir(tmp_path/'out'/'demo') as t: (t/'a.txt').write_text('1'); raise FloatingPointError('diverged')
+    assert os.listdir(tmp_path) == []
+    def boom(x, seed): raise FloatingPointError('diverged')
+    with pytest.raises(FloatingPointError): sweep(boom, dict(x=[1, 2]), out=tmp_path/'out'/'s.csv', progress=False)
+    assert os.listdir(tmp_path) == []
+
+def test_second_concurrent_writer_is_refused(tmp_path):
+    "Two demos into one existing folder at once: the second is refused at once; the first runs on."
+    (tmp_path/'o').mkdir()
+    env = {**os.environ, 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
+    first = subprocess.Popen([str(BIN/'ddm'), 'demo', 'hopf', '--out', 'o', '--device', 'cpu', '--set', 'n=32', 't1=400', 'samples=2000'],
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().startswith('[1/'), first.poll()   # the first run has started: it holds the folder
+        one_line_error(run_ddm('demo', 'hopf', '--out', 'o', *FAST, cwd=tmp_path), 'is being written by another ddm-nb run')
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM); first.communicate(timeout=120)
+    assert os.listdir(tmp_path/'o') == []
+
+def test_advice_names_only_keys_that_exist():
+    "The Kramers–Moyal note a demo's summary prints advises keys that `--set` accepts."
+    from ddm_nb.metrics import km_note
+    notes = [km_note(3.), km_note(float('inf'))]
+    assert not any('km_bins' in n for n in notes) and all(k in PRESET_KEYS for k in ('t1', 'n_paths')) and '(t1)' in notes[0] and '(n_paths)' in notes[0]

@@ -86,3 +86,55 @@ def test_cli_refuses_a_bad_grid(tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and err.startswith('ddm: error:') and msg in err, (grid, err)
     assert not (tmp_path/'o.csv').exists()
+
+# `ddm sweep` runs the main job at every point (issue 24)
+from conftest import BIN
+EMBED = ['sweep', 'hopf', '--grid', 'n=8,16', '--seeds', '2', '--set', 't1=2', 'samples=2000', 'n_paths=2', '--device', 'cpu', '--no-progress']
+COLUMNS = ['drift_error', 'drift_error_closed', 'd_stsp', 'd_stsp_floor', 'd_hellinger', 'd_hellinger_floor',
+           'lambda_max_target', 'lambda_max_net', 'ablation_gap', 'diverged', 'seconds']
+
+def _ddm(*args, cwd, **kw):
+    env = {**os.environ, 'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
+    return subprocess.Popen([str(BIN/'ddm'), *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+def test_cli_sweep_of_the_main_job_resumes_after_ctrl_c(tmp_path):
+    "Ctrl-C after the first row: exit 130 naming the rows kept; the same command finishes the rest, writes every fidelity column and the figure."
+    out = tmp_path/'s.csv'
+    p = _ddm(*EMBED, '--out', str(out), '--ablation', cwd=tmp_path)
+    first = p.stdout.readline()
+    assert first.startswith('ddm sweep: 4 points (2 n × 2 seeds), fit, simulate, measure at each: about '), first
+    t0 = time.time()
+    while len(read_sweep(out)) < 1:
+        assert p.poll() is None and time.time()-t0 < 600, p.stderr.read() if p.poll() is not None else 'too slow'
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT); _,err = p.communicate(timeout=120)
+    assert p.returncode == 130 and 'run the same command again to resume' in err and 'Traceback' not in err, (p.returncode, err[-2000:])
+    kept = len(read_sweep(out)); assert 1 <= kept < 4 and not (tmp_path/'s.png').exists()
+    p = _ddm(*EMBED, '--out', str(out), '--ablation', cwd=tmp_path); so,err = p.communicate(timeout=900)
+    assert p.returncode == 0, err[-2000:]
+    assert f'4 points ({4-kept} run now)' in so and (tmp_path/'s.png').stat().st_size > 10_000, so
+    rows = read_sweep(out)
+    assert [c for c in rows.columns if c in COLUMNS] == COLUMNS and len(rows) == 4
+    for r in rows: assert 0 < r['drift_error'] < 1 and r['d_stsp'] >= 0 and r['ablation_gap'] > 0 and r['diverged'] is False, r
+
+def test_cli_sweep_asks_before_a_long_run(tmp_path):
+    "A million points: the count and the estimate at once, and a refusal without --yes, before any point is checked or run."
+    t0 = time.time(); _ddm('--version', cwd=tmp_path).communicate(timeout=300); t_import = time.time()-t0   # the import: most of it on a quiet machine
+    p = _ddm('sweep', 'hopf', '--grid', 'system.sigma=0.1:0.2:1000000', '--out', 's.csv', cwd=tmp_path)
+    t0 = time.time(); so,err = p.communicate(timeout=120); t = time.time()-t0
+    assert p.returncode == 2 and so.startswith('ddm sweep: 1,000,000 points (1000000 system.sigma × 1 seed)'), (so, err)
+    assert err.startswith('ddm: error: this sweep is estimated at ') and 'pass --yes' in err and err.count('\n') == 1, err
+    assert t < 3*t_import + 10 and os.listdir(tmp_path) == [], (t, t_import)   # about 5 s on a quiet machine
+
+def test_cli_sweep_target_only_keeps_the_target_map(tmp_path):
+    p = _ddm('sweep', 'hopf', '--grid', 'system.mu=0.5,1', '--set', 't1=2', 'n_paths=2', '--target-only', '--out', 's.csv', '--no-progress', cwd=tmp_path)
+    so,err = p.communicate(timeout=300)
+    assert p.returncode == 0, err[-2000:]
+    rows = read_sweep(tmp_path/'s.csv')
+    assert len(rows) == 2 and {'mean_1', 'std_2', 'diverged'} <= set(rows.columns) and 'drift_error' not in rows.columns
+    assert (tmp_path/'s.png').exists()
+
+def test_cli_sweep_too_large_refused(tmp_path):
+    p = _ddm('sweep', 'hopf', '--grid', 'n=64,1000000', '--out', 's.csv', cwd=tmp_path); so,err = p.communicate(timeout=120)
+    assert p.returncode == 2 and 'N = 1,000,000' in err and 'is available' in err and err.count('\n') == 1, err
+    assert os.listdir(tmp_path) == []
