@@ -144,6 +144,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ddm_nb.matching._data_diffusion': ('matching.html#_data_diffusion', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._data_drift': ('matching.html#_data_drift', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._data_embedding': ('matching.html#_data_embedding', 'ddm_nb/matching.py'),
+                                 'ddm_nb.matching._data_guard': ('matching.html#_data_guard', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._drift_ridge': ('matching.html#_drift_ridge', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._fit_args': ('matching.html#_fit_args', 'ddm_nb/matching.py'),
                                  'ddm_nb.matching._fit_guard': ('matching.html#_fit_guard', 'ddm_nb/matching.py'),

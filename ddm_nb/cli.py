@@ -122,7 +122,7 @@ def _sweep_plan(args, path, name)->tuple:
     return grid,seeds,functools.partial(run, device=args.device, path=str(path)),[k for k,v in axes.items() if len(v) > 1]
 
 # %% ../nbs/18_cli.ipynb #ab1c2d3e
-EMBED_PANELS = {'drift error': ['drift_error', 'drift_error_closed'], 'D_stsp (KL)': ['d_stsp'], 'D_H (spectra)': ['d_hellinger'],
+EMBED_PANELS = {'drift error (open loop)': ['drift_error'], 'closed loop ok (fraction)': ['closed_loop_ok'], 'D_stsp (KL)': ['d_stsp'], 'D_H (spectra)': ['d_hellinger'],
                 'λ_max': ['lambda_max_target', 'lambda_max_net'], 'ablation gap (D_stsp)': ['ablation_gap']}
 
 def sweep_figure(rows, # the sweep's rows

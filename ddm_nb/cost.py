@@ -69,15 +69,13 @@ def presets_table(path=None)->str:
     return '\n'.join(lines) + f"\n(horizon in time units of the system; times estimated for one CPU from `bench/bench_demo.py` on {COST['machine']})"
 
 # %% ../nbs/17_cost.ipynb #2e3f4051
-EMBED_COLUMNS = ('drift_error', 'drift_error_closed', 'd_stsp', 'd_stsp_floor', 'd_hellinger', 'd_hellinger_floor',
+EMBED_COLUMNS = ('drift_error', 'closed_loop_ok', 'd_stsp', 'd_stsp_floor', 'd_hellinger', 'd_hellinger_floor',
                  'lambda_max_target', 'lambda_max_net', 'ablation_gap', 'diverged')   # a row of `embed_run`, in order
 
 def _closed_loop(rep)->float:
-    "The fit's closed-loop drift error when its report carries one; NaN until `fit` reports it."
-    for k in ('drift_error_closed', 'closed_loop_drift_error'):
-        v = getattr(rep, k, None)
-        if isinstance(v, (int, float)): return float(v)
-    return math.nan
+    "The fit's closed-loop verdict as a number: 1 when the network run on its own agrees with the target (`fit`'s check), 0 when it does not, NaN without a check."
+    cl = getattr(rep, 'closed_loop', None)
+    return math.nan if cl is None else float(cl.ok)
 
 def _distances(p, net, ts, zt, zr, device):
     "D_stsp and D_H of `net`'s run against the target's (NaN when it diverges), and its latent trajectories."
@@ -101,7 +99,7 @@ def embed_run(preset:str, # preset name
     net,rep = fit_stage(p, device)
     ts,zt,zr = target_runs(p, device)
     row = dict.fromkeys(EMBED_COLUMNS, math.nan)
-    row.update(drift_error=rep.drift_error, drift_error_closed=_closed_loop(rep))
+    row.update(drift_error=rep.drift_error, closed_loop_ok=_closed_loop(rep))
     m,zn = _distances(p, net, ts, zt, zr, device)
     row.update(m, diverged=zn is None)
     if chaotic(p):

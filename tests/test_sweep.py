@@ -90,7 +90,7 @@ def test_cli_refuses_a_bad_grid(tmp_path, capsys):
 # `ddm sweep` runs the main job at every point (issue 24)
 from conftest import BIN
 EMBED = ['sweep', 'hopf', '--grid', 'n=8,16', '--seeds', '2', '--set', 't1=2', 'samples=2000', 'n_paths=2', '--device', 'cpu', '--no-progress']
-COLUMNS = ['drift_error', 'drift_error_closed', 'd_stsp', 'd_stsp_floor', 'd_hellinger', 'd_hellinger_floor',
+COLUMNS = ['drift_error', 'closed_loop_ok', 'd_stsp', 'd_stsp_floor', 'd_hellinger', 'd_hellinger_floor',
            'lambda_max_target', 'lambda_max_net', 'ablation_gap', 'diverged', 'seconds']
 
 def _ddm(*args, cwd, **kw):
