@@ -254,6 +254,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ddm_nb.pipeline.Stages.__init__': ('pipeline.html#stages.__init__', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.Stages.totals': ('pipeline.html#stages.totals', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._caption': ('pipeline.html#_caption', 'ddm_nb/pipeline.py'),
+                                 'ddm_nb.pipeline._cl_unit': ('pipeline.html#_cl_unit', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._entry': ('pipeline.html#_entry', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._kept': ('pipeline.html#_kept', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._sim_kw': ('pipeline.html#_sim_kw', 'ddm_nb/pipeline.py'),

@@ -18,6 +18,8 @@ from .simulate import simulate, default_device, Lyap
 from .network import RNN, save_net
 from .solvers import Ridge
 from .matching import fit, FitReport
+from .divergences import ClosedLoop
+from fastcore.docments import docments
 from .metrics import Metrics, compare, lyapunov_metrics, METRIC_KEYS, keys_table
 from .plots import plot_trajectories, plot_attractor, plot_vector_field, compare_figure, FIG_DPI
 from .presets import Preset, get_preset, override, quick_overrides, check_run_size
@@ -154,6 +156,18 @@ REPORT_KEYS = {  # key of metrics.json outside `metrics` (a dotted path; `<p>`: 
     'cpu_seconds.<stage>': ('s', 'CPU seconds of the stage `<stage>`, all threads'),
     'cpu_seconds.total': ('s', 'CPU seconds of the whole run'),
 }
+
+# %% ../nbs/16_pipeline.ipynb #f1a90012
+def _cl_unit(k):
+    "Unit of a `ClosedLoop` field, from its name."
+    if k.startswith('lam'): return '1/time unit'
+    return {'t_fast': 'time units', 't_relax': 'time units', 'dt': 'time units', 't': 'time units', 'burn_in': 'time units', 'seconds': 's',
+            'd_stsp': 'nats', 'd_stsp_floor': 'nats', 'occupancy': '1', 'flags': '—', 'target_points': 'bool'}.get(k, 'count')
+
+REPORT_KEYS.update({f'fit.closed_loop.{k}': (_cl_unit(k), m) for k,m in docments(ClosedLoop).items() if k!='return' and m},
+                   **{'fit.closed_loop.ok': ('bool', "the closed-loop verdict: true when the network run on its own raised no flag"),
+                      'fit.estimates.noise_free': ('bool', 'the target has no noise (then the attractor sampler, a halo and the closed-loop check replace the independent run)'),
+                      'fit.estimates.halo_dropped': ('count', "halo samples dropped because the target's drift is not finite there (outside its domain)")})
 
 # %% ../nbs/16_pipeline.ipynb #f1a90003
 REPORT_KEYS |= {f'fit.{k}': v for k,v in {  # `fit`'s report (`TargetFitReport`, the matching notebook)
@@ -339,6 +353,7 @@ def summary(rep:dict, # the report `demo` returned
     L = [f"{rep['preset']}: {rep['N']}-neuron network, τ = {rep['tau']:g}, {rep['n_paths']} trajectories × {float(rep['t1']):g} time units on {rep['device']}"
          + (' (--quick)' if rep.get('quick') else '') + f", {rep['seconds']['total']:.1f} s",
          f"  drift error (held-out, relative)   {f['drift_error']:.2%}",
+         *([f"  closed loop (network on its own)   " + ('ok' if cl['ok'] else 'FLAGGED: ' + cl['flags'][0]) + f": λ_max {cl['lam_net']:.3f} ± {cl['lam_net_se']:.3f} vs target {cl['lam_target']:.3f} ± {cl['lam_target_se']:.3f}, {cl['starts']} starts"] if (cl := f.get('closed_loop')) else []),
          f"  D_stsp (KL, target ‖ network)      {m['d_stsp']:.3f}" + fl('d_stsp'),
          f"  D_H (power spectra, Hellinger)     {m['d_hellinger']:.3f}" + fl('d_hellinger')]
     if 'lyapunov_target' in m:
