@@ -56,7 +56,7 @@ def cached_fit(system:str, # a name from `explorer_systems`
     "`fit` of `explorer_target(system, omega)` on the CPU, remembered: `(target, net, report)`."
     sde = explorer_target(system, omega)
     solver = Adam(symmetric=True, epochs=40, lr=3e-3) if symmetric else Ridge()
-    net,rep = fit(sde, N, tau=tau, source=source, samples=samples, solver=solver, seed=seed, device='cpu', progress=False)
+    net,rep = fit(sde, N, tau=tau, source=source, samples=samples, solver=solver, seed=seed, device='cpu', progress=False, check=False)   # the widget runs the network on its own and shows it beside the target: that is its closed loop
     return sde, net, rep
 
 # %% ../nbs/19_widgets.ipynb #eb03e403
