@@ -214,6 +214,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'ddm_nb.network.RNN.jvp': ('network.html#rnn.jvp', 'ddm_nb/network.py'),
                                 'ddm_nb.network.RNN.readout': ('network.html#rnn.readout', 'ddm_nb/network.py'),
                                 'ddm_nb.network.RNN.replace': ('network.html#rnn.replace', 'ddm_nb/network.py'),
+                                'ddm_nb.network.RNN.times_WT': ('network.html#rnn.times_wt', 'ddm_nb/network.py'),
                                 'ddm_nb.network._as_matrix': ('network.html#_as_matrix', 'ddm_nb/network.py'),
                                 'ddm_nb.network._connectivity': ('network.html#_connectivity', 'ddm_nb/network.py'),
                                 'ddm_nb.network._dense_W': ('network.html#_dense_w', 'ddm_nb/network.py'),

@@ -131,10 +131,15 @@ def __setattr__(self:RNN, k, v):
 def act(self:RNN, x): return PHI[self.phi](x)
 
 @patch
+def times_WT(self:RNN, a):
+    "`a Wᵀ` for rates `a` `(batch, N)` in `a`'s dtype: one dense product, or two thin ones `(a V) Uᵀ` for a factored W (plain tensors: `torch.compile` traces it)."
+    W,U,V = (self._buffers[k] for k in ('W', 'W_U', 'W_V'))
+    return a@W.to(a.dtype).T if W is not None else (a@V.to(a.dtype))@U.to(a.dtype).T
+
+@patch
 def f(self:RNN, t, x):
     "Drift `(−x + W φ(x) + b + B u(t)) / τ` for states `x` `(batch, N)`."
-    W,b = self.connectivity.to(x.dtype),self.b.to(x.dtype)  # no-ops unless integrating in another precision
-    r = self.act(x)@W.T + b - x
+    r = self.times_WT(self.act(x)) + self.b.to(x.dtype) - x   # casts are no-ops unless integrating in another precision
     if self.B is not None and self.u is not None: r = r + torch.as_tensor(self.u(t), dtype=x.dtype, device=x.device)@self.B.to(x.dtype).T
     return r/self.tau
 
@@ -149,7 +154,7 @@ def jvp(self:RNN, t, x, v):
     "Jacobian-vector products `∂f(x) v` for states `x` and tangents `v` `(batch, N)`: `(−v + (φ'(x) v) Wᵀ)/τ`."
     xr = x.detach().requires_grad_(True)
     with torch.enable_grad(): a = self.act(xr); dphi, = torch.autograd.grad(a.sum(), xr)
-    return ((dphi*v)@self.connectivity.to(x.dtype).T - v)/self.tau
+    return (self.times_WT(dphi*v) - v)/self.tau
 
 # %% ../nbs/03_network.ipynb #cec5a29f
 @patch

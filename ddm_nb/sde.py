@@ -310,7 +310,7 @@ class LowRank:
     U:torch.Tensor # left factor `(n, r)`
     V:torch.Tensor # right factor `(m, r)`
     def __post_init__(self):
-        U,V = (torch.as_tensor(a) for a in (self.U, self.V))
+        U,V = (a if torch.is_tensor(a) else torch.as_tensor(a) for a in (self.U, self.V))
         if U.dim()!=2 or V.dim()!=2 or U.shape[1]!=V.shape[1]: raise ValueError(f"LowRank(U, V) needs U (n, r) and V (m, r) with the same r, got shapes {tuple(U.shape)} and {tuple(V.shape)}")
         object.__setattr__(self, 'U', U); object.__setattr__(self, 'V', V)
     shape = property(lambda s: torch.Size((len(s.U), len(s.V))), doc="`(n, m)`, the dense matrix's shape")

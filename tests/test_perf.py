@@ -1,16 +1,21 @@
 "Performance paths keep the numbers: fused (torch.compile) and plain steps give the same trajectories for the same seed; sparse saving keeps memory flat."
 import math, torch, pytest
+from ddm_nb.sde import LowRank
 from ddm_nb.network import RNN
 from ddm_nb.simulate import simulate
 
-def small_net(N=64, d=2, seed=0, off_noise=0.05):
+def small_net(N=64, d=2, seed=0, off_noise=0.05, factored=False):
+    "A random network; `factored`: W = U Vᵀ of rank d kept as factors (the closed form's shape)."
     g = torch.Generator().manual_seed(seed)
-    return RNN(torch.randn(N, N, generator=g)/math.sqrt(N), 0.1*torch.randn(N, generator=g), torch.randn(N, d, generator=g),
+    W = torch.randn(N, N, generator=g)/math.sqrt(N)
+    if factored: W = LowRank(torch.randn(N, d, generator=g), torch.randn(N, d, generator=g)/math.sqrt(N))
+    return RNN(W, 0.1*torch.randn(N, generator=g), torch.randn(N, d, generator=g),
                0.5*torch.randn(N, generator=g), tau=0.1, L=0.2*torch.eye(d), off_noise=off_noise)
 
 @pytest.mark.parametrize('method', ['euler', 'heun'])
-def test_fused_same_trajectories(method):
-    net = small_net(); x0 = torch.zeros(8, 64)
+@pytest.mark.parametrize('factored', [False, True])
+def test_fused_same_trajectories(method, factored):
+    net = small_net(factored=factored); x0 = torch.zeros(8, 64)
     _,a = simulate(net, x0, 0.5, 0.01, seed=3, device='cpu', method=method, save_every=5)
     _,b = simulate(net, x0, 0.5, 0.01, seed=3, device='cpu', method=method, save_every=5, fused=True)
     torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
