@@ -59,24 +59,27 @@ def sync(device):
 
 def timeit(fns, steps, device, rounds=7):
     """Per-step microseconds of each of `fns` (name -> callable): after a warm-up, `rounds` rounds that run every function once,
-    in rotating order, so that all meet the same background load; the best wall time of each, and its best process CPU time."""
+    in rotating order, so that all meet the same background load; the best wall time of each, and its best process CPU time.
+    `steps`: the steps each call runs, one number or a dict name -> number."""
     names = list(fns)
+    steps = steps if isinstance(steps, dict) else {k: steps for k in names}
     for k in names: fns[k](); sync(device)
     wall,cpu = {k: math.inf for k in names},{k: math.inf for k in names}
     for r in range(rounds):
         for k in names[r % len(names):] + names[:r % len(names)]:
             t,c = time.perf_counter(),time.process_time(); fns[k](); sync(device)
             wall[k],cpu[k] = min(wall[k], time.perf_counter()-t),min(cpu[k], time.process_time()-c)
-    return {k: 1e6*v/steps for k,v in wall.items()}, {k: 1e6*v/steps for k,v in cpu.items()}
+    return {k: 1e6*v/steps[k] for k,v in wall.items()}, {k: 1e6*v/steps[k] for k,v in cpu.items()}
 
 def bench_size(N, B, steps, device, skip=()):
     from ddm_nb.simulate import simulate
     net = make_net(N, device, lowrank=True); dt = 0.01     # the closed form's network, W = M A factored (issue 26)
     net_d = net.replace(W=net.W)                           # the same network with W dense: today's dense step
     x0 = torch.zeros(B, N, device=device)
-    out = dict(N=N, batch=B, steps=steps, rank=net.W_U.shape[1])
-    sim = lambda n=net, **kw: simulate(n, x0, steps*dt, dt, save_every=steps, seed=0, device=device, progress=False, **kw)
-    fns = dict(ddm=sim, dense=lambda: sim(net_d))
+    fast = max(steps, 200)   # the factored variants run enough steps that simulate's set-up (checks, buffers) is amortised as in real use
+    out = dict(N=N, batch=B, steps=steps, steps_factored=fast, rank=net.W_U.shape[1])
+    sim = lambda n=net, k=fast, **kw: simulate(n, x0, k*dt, dt, save_every=k, seed=0, device=device, progress=False, **kw)
+    fns = dict(ddm=sim, dense=lambda: sim(net_d, steps))
     if 'bf16' not in skip: fns['ddm_bf16'] = lambda: sim(dtype=torch.bfloat16)
     if 'fused' not in skip:
         t = time.perf_counter(); simulate(net, x0, 2*dt, dt, seed=0, device=device, fused=True); sync(device); out['fused_compile_s'] = time.perf_counter()-t
@@ -84,7 +87,7 @@ def bench_size(N, B, steps, device, skip=()):
     if 'torchsde' not in skip:
         try:
             import torchsde
-            ts = torch.tensor([0., steps*dt], device=device)
+            ts = torch.tensor([0., fast*dt], device=device)
             fns['torchsde'] = lambda: torchsde.sdeint(net, x0, ts, dt=dt, method='euler')
         except ImportError: out['torchsde'] = None
     W,b,S = net.W,net.b,net.M@net.L
@@ -101,25 +104,38 @@ def bench_size(N, B, steps, device, skip=()):
     U,V = net.W_U,net.W_V
     def floor():   # the factored floor: one φ over (B, N) and the two thin products
         with torch.no_grad():
-            for _ in range(steps): r = torch.addmm(x0, torch.tanh(x0)@V, U.T)
+            for _ in range(fast): r = torch.addmm(x0, torch.tanh(x0)@V, U.T)
         return r
     def phi():
         with torch.no_grad():
-            for _ in range(steps): r = torch.tanh(x0)
+            for _ in range(fast): r = torch.tanh(x0)
         return r
     fns.update(plain=plain, matmul=mm, floor=floor, phi=phi)
-    wall,cpu = timeit(fns, steps, device)
+    if torch.device(device).type == 'cpu':   # the tanh simulate uses on a CPU: numpy's, into a buffer
+        import numpy as np
+        xb,rb = x0.numpy(),np.empty(tuple(x0.shape), np.float32)
+        def phi_np():
+            for _ in range(fast): np.tanh(xb, out=rb)
+            return rb
+        fns['phi_np'] = phi_np
+    wall,cpu = timeit(fns, {k: steps if k in ('dense', 'plain', 'matmul') else fast for k in fns}, device)
     out.update(wall); out['cpu_time'] = cpu
     for k in ('ddm', 'ddm_fused', 'ddm_bf16', 'plain'):
         if out.get(k) and out.get('torchsde'): out[f'speedup_{k}_vs_torchsde'] = out['torchsde']/out[k]
         if out.get(k): out[f'{k}_over_matmul'] = out[k]/out['matmul']
     if cpu.get('torchsde'): out['cpu_time_speedup_ddm_vs_torchsde'] = cpu['torchsde']/cpu['ddm']
     out['cpu_time_ddm_over_matmul'] = cpu['ddm']/cpu['matmul']
-    for k in ('dense', 'floor', 'phi', 'matmul'): out[f'ddm_vs_{k}'] = out[k]/out['ddm']   # > 1: simulate is faster
+    for k in ('dense', 'floor', 'phi', 'phi_np', 'matmul'):
+        if out.get(k): out[f'ddm_vs_{k}'] = out[k]/out['ddm']   # > 1: simulate is faster
     if out.get('ddm_fused'): out['fused_wins'] = out['ddm_fused'] < out['ddm']
     return out
 
 def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
+
+def rss_mb():
+    "This process's resident memory now (MiB): the baseline a later peak is measured from (the peak so far may be higher, from the imports)."
+    try: return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmRSS'))/1024
+    except (OSError, StopIteration): return peak_rss_mb()
 
 def peak_memory(device):
     if torch.device(device).type == 'cuda': return torch.cuda.max_memory_allocated()/2**20
@@ -142,7 +158,7 @@ def _train_peak(N, B, device):
     from ddm_nb.matching import fit
     z = torch.randn(int(1.25*B), 3)*torch.tensor([8., 9., 8.5]) + torch.tensor([0., 0., 23.5])
     if torch.device(device).type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()/2**20
-    else: base = peak_memory(device)
+    else: base = rss_mb()
     fit(Lorenz(), N, tau=0.05, solver=Adam(epochs=2, batch_size=B), z=z, device=device, progress=False)
     return peak_memory(device) - base
 
@@ -157,13 +173,20 @@ def train_memory(device, N=1024, batches=(2048, 8192, 32768)):
     return res
 
 def long_run(device, N=16384, B=16, steps=10_000, save_every=100, method='euler'):
-    "The issue's large run: a factored N = 16,384 network, 16 paths × 10⁴ steps: wall and process CPU seconds, saved MiB, peak memory."
+    "The issue's large run in a fresh one-thread process: a factored N = 16,384 network, 16 paths × 10⁴ steps: wall and process CPU seconds, saved MiB, peak memory."
+    import subprocess
+    code = f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_sim as b, torch; torch.set_num_threads(1); print(json.dumps(b._long({device!r}, {N}, {B}, {steps}, {save_every}, {method!r})))"
+    return json.loads(subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+
+def _long(device, N, B, steps, save_every, method):
     from ddm_nb.simulate import simulate
     net = make_net(N, device, lowrank=True); x0 = torch.zeros(B, N, device=device)
+    base = rss_mb() if torch.device(device).type == 'cpu' else 0.
     t,c = time.perf_counter(),time.process_time()
     _,ys = simulate(net, x0, steps*0.01, 0.01, save_every=save_every, seed=0, device=device, method=method, progress=False); sync(device)
     return dict(N=N, batch=B, steps=steps, save_every=save_every, method=method, wall_s=time.perf_counter()-t, cpu_s=time.process_time()-c,
-                saved_mb=ys.numel()*ys.element_size()/2**20, peak_mb=peak_memory(device), net_numbers=sum(t.numel() for t in net.buffers()))
+                saved_mb=ys.numel()*ys.element_size()/2**20, peak_mb=peak_memory(device), baseline_mb=base, peak_above_baseline_mb=peak_memory(device)-base,
+                net_numbers=sum(t.numel() for t in net.buffers()), threads=1)
 
 def plot(res, path):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt

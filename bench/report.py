@@ -58,6 +58,14 @@ def targets():
         if r: rows.append((f'CPU step, N = 256, batch 64, {th} thread{"s"*(th>1)}: ≥ 10× torchsde, ≤ 2× the bare matmul',
                            f"**{x(r.get('speedup_ddm_vs_torchsde'))}** torchsde ({us(r['ddm'])} vs {us(r.get('torchsde'))} µs), {r['ddm_over_matmul']:.2f}× the matmul ({us(r['matmul'])} µs); {load_note(r)}", 'sim-cpu.json',
                            met((r.get('speedup_ddm_vs_torchsde') or 0) >= 10 and r['ddm_over_matmul'] <= 2)))
+    for N,lim in ((256, 2), (1024, 6), (4096, 25)):   # issue 26: the factored step against today's dense one, one thread
+        r = find(sim, N=N, batch=64, threads=1)
+        if r and r.get('ddm_vs_dense'): rows.append((f'CPU step, N = {N:,}, batch 64, 1 thread: `simulate` ≥ {lim}× the dense step' + (', ≥ 10× torchsde on the same network, ≤ 1.6× φ alone' if N == 1024 else ''),
+                           f"**{x(r['ddm_vs_dense'])}** ({us(r['ddm'])} vs {us(r['dense'])} µs)" + (f", {x(r.get('speedup_ddm_vs_torchsde'))} torchsde ({us(r.get('torchsde'))} µs), {1/r['ddm_vs_phi']:.2f}× φ alone ({us(r['phi'])} µs)" if N == 1024 else '') + f"; {load_note(r)}",
+                           'sim-cpu.json', met(r['ddm_vs_dense'] >= lim and (N != 1024 or ((r.get('speedup_ddm_vs_torchsde') or 0) >= 10 and 1/r['ddm_vs_phi'] <= 1.6)))))
+    lr = (sim or {}).get('long')
+    if lr: rows.append((f"CPU: N = {lr['N']:,}, {lr['batch']} paths × {lr['steps']:,} steps ({lr['method']}, 1 thread, W factored) < 60 s, peak memory reported",
+                        f"**{s(lr['wall_s'])}** ({s(lr['cpu_s'])} CPU), peak RSS {mib(lr['peak_mb'])}" + (f" ({mib(lr['peak_above_baseline_mb'])} above the process after imports)" if 'peak_above_baseline_mb' in lr else '') + f", {lr['saved_mb']:.0f} MiB saved; the network holds {lr['net_numbers']:,} numbers", 'sim-cpu.json', met(lr['wall_s'] < 60)))
     r = find(fit, N=1024, K=100_000)
     if r: rows.append(('CPU fit, N = 1024 from 10⁵ samples, 2 cores: ≤ 3 s', f"**{s(r['seconds'])}**, drift error {r['drift_error']:.1e}, {mib(r['peak_mb'])} above baseline; {load_note(r)}", 'fit-cpu.json', met(r['seconds'] <= 3)))
     r = find(big, N=4096, K=1_000_000)
