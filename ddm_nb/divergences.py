@@ -175,26 +175,30 @@ class LoopCheck:
                      **{k: (lambda k,v: check_num(k, v, lo=0)) for k in ('burn_in', 'lam_se', 'lam_abs', 'd_abs')})
 
 # %% ../nbs/04_divergences.ipynb #c10p0003
-def rk4_paths(f, starts, dt, n_burn, n_avg, every, bound=1e6):
-    "RK4 states of `dz/dt = f(z)` from `starts` `(B, d)` after `n_burn` steps, every `every`-th of `n_avg` steps, `(T, B, d)`; a run that blows up or leaves the domain is frozen and marked dead `(B,)`."
+def rk4_paths(f, starts, dt, n_burn, n_avg, every, bound=1e6,
+              fj=None, # `fj(t, z, v) -> (f(z), ∂f(z) v)` (see `flow_and_tangents`): also λ_max of each run, from one tangent integrated alongside
+              renorm:int=10, # steps between the tangent's renormalisations
+             ):
+    "RK4 states of `dz/dt = f(z)` from `starts` `(B, d)` after `n_burn` steps, every `every`-th of `n_avg` steps, `(T, B, d)`; a run that blows up or leaves the domain is frozen and marked dead `(B,)`; with `fj`, λ_max per run too (NaN when dead)."
     y = starts.clone(); alive = torch.isfinite(y).all(-1); out = []
+    v = torch.zeros_like(y); v[:, 0] = 1; logs = torch.zeros(len(y), dtype=y.dtype, device=y.device)
     with torch.no_grad():
         for i in range(n_burn + n_avg):
-            k1 = f(0., y); k2 = f(0., y+dt/2*k1); k3 = f(0., y+dt/2*k2); k4 = f(0., y+dt*k3)
+            if fj is None: k1 = f(0., y); k2 = f(0., y+dt/2*k1); k3 = f(0., y+dt/2*k2); k4 = f(0., y+dt*k3)
+            else: (k1,l1) = fj(0., y, v); (k2,l2) = fj(0., y+dt/2*k1, v+dt/2*l1); (k3,l3) = fj(0., y+dt/2*k2, v+dt/2*l2); (k4,l4) = fj(0., y+dt*k3, v+dt*l3)
             yn = y + dt/6*(k1+2*(k2+k3)+k4)
             alive = alive & torch.isfinite(yn).all(-1) & (yn.abs().amax(-1) < bound)
             y = torch.where(alive[:, None], yn, y)
+            if fj:
+                v = torch.where(alive[:, None], v + dt/6*(l1+2*(l2+l3)+l4), v)
+                if (i+1-n_burn) % renorm == 0 or i+1 in (n_burn, n_burn+n_avg):   # renormalise; the growth counts only after the burn-in
+                    nv = v.norm(dim=-1).clamp_min(1e-300)
+                    if i >= n_burn: logs += nv.log()
+                    v = v/nv[:, None]
             if i >= n_burn and (i-n_burn) % every == 0: out.append(y.clone())
-    return torch.stack(out), alive
+    if fj is None: return torch.stack(out), alive
+    return torch.stack(out), alive, torch.where(alive & torch.isfinite(logs), logs/(n_avg*dt), math.nan)
 
-def _lam(flow, starts, lyap, renorm):
-    "λ_max per start `(B,)` (k=1 of `lyapunov_spectrum`), NaN for a start whose flow diverges."
-    try: return lyapunov_spectrum(flow, starts, lyap, k=1, renorm=renorm, device='cpu')[1][:, 0].double()
-    except FloatingPointError: pass   # estimate each start alone, so that one divergence does not cost the others
-    def one(s):
-        try: return float(lyapunov_spectrum(flow, s[None], lyap, k=1, renorm=renorm, device='cpu')[1][0, 0])
-        except FloatingPointError: return math.nan
-    return torch.tensor([one(s) for s in starts], dtype=torch.float64)
 
 # %% ../nbs/04_divergences.ipynb #c10p0004
 def _box(ref, starts):
@@ -291,9 +295,8 @@ def closed_loop(target, # the target: an SDE or flow with drift `f(t, z)` (its n
     nb,na = round(c.burn_in*t_relax/dt),max(10, round(c.t*t_relax/dt))
     if nb + na > c.max_steps: nb,na = nb*c.max_steps//(nb+na),max(10, na*c.max_steps//(nb+na))
     na = na//10*10
-    (yt,at),(yn,an) = [rk4_paths(fl.f, starts, dt, nb, na, max(1, na//1000)) for fl in (target, flow)]
-    lyap = Lyap(t=na*dt, dt=dt, burn_in=nb*dt)
-    lt,ln = _lam(target, starts, lyap, 10*dt),_lam(flow, starts, lyap, 10*dt)
+    fjs = [flow_and_tangents(fl.f, getattr(fl, 'jvp', None), starts, 1, fj=getattr(fl, 'f_and_jvp', None))[0] for fl in (target, flow)]
+    (yt,at,lt),(yn,an,ln) = [rk4_paths(fl.f, starts, dt, nb, na, max(1, na//1000), fj=fj) for fl,fj in zip((target, flow), fjs)]   # states and λ_max in one pass
     ref = yt[:, at].reshape(-1, yt.shape[-1]) if at.any() else starts
     box = _box(ref, starts)
     h = B//2

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['METHODS', 'FUSED_WINS', 'noise_term', 'default_device', 'to_device', 'load_states', 'Solution', 'simulate',
-           'first_passage', 'thin_step', 'skeleton', 'Lyap', 'lyapunov_spectrum']
+           'first_passage', 'thin_step', 'skeleton', 'flow_and_tangents', 'Lyap', 'lyapunov_spectrum']
 
 # %% ../nbs/02_simulate.ipynb #9647df05
 import copy, math, time
@@ -301,7 +301,7 @@ def skeleton(sde, y0, t, method='rk4', dt=None, **kw):
     with torch.no_grad(): return odeint(lambda t,y: f(t, y), y0, torch.as_tensor(t, dtype=y0.dtype), method=method, options=opts, **kw)
 
 # %% ../nbs/02_simulate.ipynb #6a73db38
-def _flow_and_tangents(f, jv, y, k, t=0., fj=None):
+def flow_and_tangents(f, jv, y, k, t=0., fj=None):
     "`(t, z, V) -> (f(z), ∂f(z) V)` for states `z` `(B, d)` and `k` tangents each `V` `(B*k, d)`, and how the products are taken."
     if fj is not None: return fj, 'f_and_jvp'   # the flow's own: one evaluation of its nonlinearity per state for both
     if jv is not None: return (lambda t,z,V: (f(t, z), jv(t, z.repeat_interleave(k, 0), V))), 'jvp'
@@ -393,6 +393,6 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
     nsub = round(renorm/dt)
     if nsub < 1 or abs(nsub*dt-renorm) > 1e-9: raise ValueError(f"renorm={renorm} must be a whole number of steps dt={dt}")
     nt,nren = round(burn_in/dt),round(t/renorm)
-    with torch.no_grad(): logs = _tangent_logs(_flow_and_tangents(f, jv, y, k, fj=getattr(sde, 'f_and_jvp', None))[0], y, k, dt, nsub, nt, nren, progress, f'Lyapunov {getattr(sde, "name", "drift")}')
+    with torch.no_grad(): logs = _tangent_logs(flow_and_tangents(f, jv, y, k, fj=getattr(sde, 'f_and_jvp', None))[0], y, k, dt, nsub, nt, nren, progress, f'Lyapunov {getattr(sde, "name", "drift")}')
     per = logs/(nren*renorm)
     return per.mean(0).float().cpu(), per.float().cpu()
