@@ -273,6 +273,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ddm_nb.pipeline.network_runs': ('pipeline.html#network_runs', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.report_schema': ('pipeline.html#report_schema', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.run_demo': ('pipeline.html#run_demo', 'ddm_nb/pipeline.py'),
+                                 'ddm_nb.pipeline.run_starts': ('pipeline.html#run_starts', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.summary': ('pipeline.html#summary', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.target_runs': ('pipeline.html#target_runs', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.write_demo': ('pipeline.html#write_demo', 'ddm_nb/pipeline.py')},

@@ -277,8 +277,9 @@ def override(p:Preset, # a preset
              **overrides # keys as in settings.ini: `t1=20`, `**{'system.eps': 0.05}`
             )->Preset:
     "`p` with `overrides`, checked again."
-    vals = {preset_key(k):v for k,v in _values(p).items()}
-    vals.update(preset_keyed(overrides))
+    vals,new = {preset_key(k):v for k,v in _values(p).items()},preset_keyed(overrides)
+    if new.get('system', p.system)!=p.system: vals = {k:v for k,v in vals.items() if not k.startswith('system.')}   # another system: the old one's parameters (its noise too) do not carry over
+    vals.update(new)
     return _preset(p.name, vals, lambda k: '--set/override: ')
 
 def quick_overrides(p:Preset, # a preset
@@ -312,10 +313,11 @@ def check_run_size(p:Preset, # the preset about to run (overrides and `--quick` 
 
 # %% ../nbs/14_presets.ipynb #2ac61b12
 def preset_params(preset:str=None, path=None)->dict:
-    "The values `ddm sweep` can vary in `preset` (its settings and `system.<parameter>`), with the preset's values."
+    "The values `ddm sweep` can vary in `preset` (its settings, `system` and `system.<parameter>`), with the preset's values."
     p = get_preset(preset, path)
-    out = {f.name:getattr(p, f.name) for f in preset_keys() if f.name not in ('system', 'seed')}
-    sysp = {q.name:q.default for q in inspect.signature(SYSTEMS[p.system]).parameters.values() if q.default is not q.empty}
+    out = {f.name:getattr(p, f.name) for f in preset_keys() if f.name!='seed'}
+    sysp = ({q.name:q.default for q in inspect.signature(SYSTEMS[p.system]).parameters.values() if q.default is not q.empty} if p.system in SYSTEMS
+            else {'noise': 0., **getattr(p.sde, 'params', {})})   # a dysts flow: its own parameters
     sysp.update(p.system_params)
     return {**out, **{f'system.{k}':v for k,v in sysp.items()}}
 
