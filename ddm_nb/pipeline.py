@@ -362,7 +362,7 @@ def summary(rep:dict, # the report `demo` returned
     fmt = lambda v: '(' + ', '.join('—' if u is None else f'{u:.3f}' for u in v) + ')'
     se = lambda w: (m.get(f'lyapunov_{w}_se') or [math.nan])[0]
     spread = lambda w: (f"   λ_max SE {se(w):.3f}" if math.isfinite(se(w)) else '') + (f", {m[f'lyapunov_{w}_nonchaotic']} of {m[f'lyapunov_{w}_starts']} starts not chaotic" if m.get(f'lyapunov_{w}_nonchaotic') else '')
-    L = [f"{rep['preset']}: {rep['N']}-neuron network, τ = {rep['tau']:g}, {rep['n_paths']} trajectories × {float(rep['t1']):g} time units on {rep['device']}"
+    L = [f"{rep['preset']}" + (f" ({rep['system']})" if rep.get('system') and rep['system']!=rep['preset'] else '') + f": {rep['N']}-neuron network, τ = {rep['tau']:g}, {rep['n_paths']} trajectories × {float(rep['t1']):g} time units on {rep['device']}"
          + (' (--quick)' if rep.get('quick') else '') + f", {rep['seconds']['total']:.1f} s",
          f"  drift error (held-out, relative)   {f['drift_error']:.2%}",
          *([f"  closed loop (network on its own)   " + ('ok' if cl['ok'] else 'FLAGGED: ' + cl['flags'][0]) + f": λ_max {cl['lam_net']:.3f} ± {cl['lam_net_se']:.3f} vs target {cl['lam_target']:.3f} ± {cl['lam_target_se']:.3f}, {cl['starts']} starts"] if (cl := f.get('closed_loop')) else []),
