@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['grid_cells', 'kl_binned', 'kl_gauss', 'kl_gmm', 'd_stsp', 'gauss_smooth', 'power_spectrum', 'hellinger',
-           'd_hellinger', 'acf', 'LoopCheck', 'rk4_paths', 'occupancy', 'ClosedLoop', 'closed_loop']
+           'd_hellinger', 'acf', 'LoopCheck', 'rk4_paths', 'occupancy', 'ClosedLoop', 'closed_loop', 'record_loop']
 
 # %% ../nbs/04_divergences.ipynb #d1ve0004
 import math, time
@@ -252,7 +252,8 @@ class ClosedLoop:
     def ok(self)->bool: return not self.flags
     def __repr__(self):
         head = 'ok' if self.ok else self.flags[0] + (f' (+{len(self.flags)-1} more)' if len(self.flags) > 1 else '')
-        return (f"ClosedLoop({head}: λ_max {self.lam_net:.3g} ± {self.lam_net_se:.2g} vs target {self.lam_target:.3g} ± {self.lam_target_se:.2g}, "
+        lam = '' if math.isnan(self.lam_net) and math.isnan(self.lam_target) else f"λ_max {self.lam_net:.3g} ± {self.lam_net_se:.2g} vs target {self.lam_target:.3g} ± {self.lam_target_se:.2g}, "
+        return (f"ClosedLoop({head}: {lam}"
                 f"D_stsp {self.d_stsp:.3g} (floor {self.d_stsp_floor:.3g}), {self.starts} starts: {self.stuck} stuck, {self.off_attractor} off, {self.diverged} diverged)")
 
 # %% ../nbs/04_divergences.ipynb #c10p0007
@@ -261,15 +262,16 @@ def _mean_se(v):
     v = v[torch.isfinite(v)]
     return (float(v.mean()) if len(v) else math.nan), (float(v.std()/math.sqrt(len(v))) if len(v) > 1 else math.nan)
 
-def _flags(s, c, B):
-    "The verdict on closed-loop statistics `s` (a dict of `ClosedLoop` fields) under `LoopCheck` `c`: disagreements, most serious first."
+def _flags(s, c, B, lam=True):
+    "The verdict on closed-loop statistics `s` (a dict of `ClosedLoop` fields) under `LoopCheck` `c`: disagreements, most serious first (λ_max only with `lam`)."
     fl = []
     if s['diverged']: fl.append(f"{s['diverged']} of {B} network runs diverged")
     if s['stuck']: fl.append(f"{s['stuck']} of {B} network runs stop at a point where the target's do not")
     if s['off_attractor']: fl.append(f"{s['off_attractor']} of {B} network runs leave the target's attractor")
     lt,ln = s['lam_target'],s['lam_net']
     se = math.sqrt(sum(x**2 for x in (s['lam_target_se'], s['lam_net_se']) if math.isfinite(x)))
-    if not (math.isfinite(lt) and math.isfinite(ln)): fl.append(f"λ_max not finite (network {ln:.3g}, target {lt:.3g})")
+    if not lam: pass
+    elif not (math.isfinite(lt) and math.isfinite(ln)): fl.append(f"λ_max not finite (network {ln:.3g}, target {lt:.3g})")
     elif abs(ln-lt) > max(c.lam_rel*abs(lt), c.lam_se*se, c.lam_abs/s['t_relax']):
         fl.append(f"λ_max {ln:.3g} ± {s['lam_net_se']:.2g} against the target's {lt:.3g} ± {s['lam_target_se']:.2g}")
     d,f0 = s['d_stsp'],s['d_stsp_floor']
@@ -314,3 +316,36 @@ def closed_loop(target, # the target: an SDE or flow with drift `f(t, z)` (its n
              occupancy=float(occ.mean()), off_attractor=int((occ < c.occupancy).sum()), stuck=int(stuck.sum()), diverged=int((~an).sum()),
              target_diverged=int((~at).sum()), target_points=points, lam_target_all=tuple(lt.tolist()), lam_net_all=tuple(ln.tolist()))
     return ClosedLoop(**s, flags=_flags(s, c, B), seconds=round(time.time()-t0, 3))
+
+# %% ../nbs/04_divergences.ipynb #c10p0016
+def record_loop(ys, # held-out record `(T, B, d)` at step `dt`: the network starts from its first states
+                flow, # the network's latent SDE, e.g. `LatentSDE(net)`: `f`, `g` (its noise is used)
+                dt:float, # time between recorded states
+                ref, # another window of the record `(T', B', d)`, e.g. the end of the training part: against it the floor
+                t_fast:float, # the fastest time scale (the step is at most `check.step` of it)
+                t_relax:float=math.nan, # the relaxation time (recorded in the result)
+                check:LoopCheck=None, # thresholds and the step (default `LoopCheck()`); runs are cut at 10·`max_steps` steps
+                seed:int=0, # seed of the network's noise
+               )->ClosedLoop:
+    "Run `flow` with its noise from the record's first states for as long as the record; compare D_stsp with its floor, occupancy, stuck and diverged runs (λ_max: NaN, a record gives none)."
+    c,t0 = check or LoopCheck(),time.time()
+    ys,ref = as_paths(ys, 'ys').double(),as_paths(ref, 'ref').double()
+    sub = max(1, math.ceil(dt/(c.step*check_num('t_fast', t_fast, lo=0, strict=True))))
+    ys = ys[:max(2, 10*c.max_steps//sub + 1)]
+    T,B,d = ys.shape
+    def run(s):
+        try: return simulate(flow, s, (T-1)*dt, dt/sub, save_every=sub, seed=seed, dtype=torch.float64, device='cpu', progress=False)[1],True
+        except FloatingPointError: return s.expand(T, *s.shape).clone(),False
+    yn,ok = run(ys[0])
+    if ok: an = torch.ones(B, dtype=torch.bool)
+    else: yn,an = (lambda r: (torch.cat([y for y,_ in r], 1), torch.tensor([a for _,a in r])))([run(ys[0, i:i+1]) for i in range(B)])   # each start alone
+    box = _box(ys.reshape(-1, d), ys[0])
+    kw = dict(lims=(box[0]+box[2], box[0]+box[3])) if d <= 3 else {}
+    D,floor = (d_stsp(ys, yn[:, an], **kw) if an.any() else math.inf),d_stsp(ys, ref, **kw)
+    late = lambda y: y[len(y)//2:].std(0).norm(dim=-1)/ys.reshape(-1, d).std(0).norm().clamp_min(1e-300)
+    stuck = an & (late(yn) < c.stuck) & ~(late(ys) < c.stuck)
+    occ = occupancy(ys.reshape(-1, d), yn[:, an], box) if an.any() else torch.zeros(1, dtype=torch.float64)
+    s = dict(starts=B, t_fast=t_fast, t_relax=t_relax, dt=dt/sub, t=(T-1)*dt, burn_in=0., lam_target=math.nan, lam_target_se=math.nan, lam_net=math.nan, lam_net_se=math.nan,
+             d_stsp=D, d_stsp_floor=floor, occupancy=float(occ.mean()), off_attractor=int((occ < c.occupancy).sum()), stuck=int(stuck.sum()), diverged=int((~an).sum()),
+             target_diverged=0, target_points=False, lam_target_all=(), lam_net_all=())
+    return ClosedLoop(**s, flags=_flags(s, c, B, lam=False), seconds=round(time.time()-t0, 3))

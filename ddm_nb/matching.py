@@ -41,6 +41,7 @@ class FitReport(Mapping):
     warnings:list=field(default_factory=list) # the `FitWarning` messages
     seconds:float=None # wall time
     device:str=None # where the network was fitted
+    closed_loop:ClosedLoop=None # the closed-loop check (notebook 04: `closed_loop` for `fit`, `record_loop` for `fit_data`): D_stsp and its floor, stuck and diverged runs, λ_max (`fit`), the verdict
     def __repr__(self):
         e = lambda v: 'n/a' if v is None or v != v else f'{v:.2%}'
         cl = getattr(self, 'closed_loop', None)
@@ -66,7 +67,7 @@ class TargetFitReport(FitReport):
     diffusion_error_independent:float=None # diffusion error on the independent run
     independent_rhat:float=None # split-R̂ of the independent run
     epochs:int=0 # length of the solver's history: Adam epochs, refinement steps (0 for the closed form)
-    closed_loop:ClosedLoop=None # the closed-loop check (`closed_loop`, notebook 04): λ_max, D_stsp and its floor, stuck and diverged runs, the verdict
+
 
 # %% ../nbs/07_matching.ipynb #68f26cc7
 MIN_SAMPLES = 8  # fewest training samples a fit accepts: it draws a quarter more and holds them out (8 + 2)
@@ -234,8 +235,7 @@ def drift_increments(ys, # recorded trajectories `(T, batch, d)`
 # %% ../nbs/07_matching.ipynb #506fc412
 def _drift_ridge(z, v, M, c, tau, phi, ridge):
     "Closed-form drift matching on data: ridge of `τv + z` on the features; returns `(W, b, λ_abs)`."
-    P = PHI[phi](z@M.T + c); F = tau*v; Y = F + z
-    lam = relative_ridge(ridge, F, Y)
+    P,F = PHI[phi](z@M.T + c),tau*v; Y = F + z; lam = relative_ridge(ridge, F, Y)
     A,beta = ridge_fit((P, Y), lam)
     return LowRank(M.clone(), A.float().T.contiguous()), M@beta.float() + c, lam
 
@@ -250,11 +250,9 @@ def _quadratic_variation(flow, y, dt):
 
 def _data_diffusion(net, ys, Tt, dt, ridge, state_dependent):
     "Noise loading of `net` from the record `ys` (first `Tt` steps to fit, the rest held out): `(noise, state_dependent, z-score, Q̄)`."
-    M,c,phi,d = net.M,net.c,net.phi,ys.shape[-1]
-    fl = LatentSDE(net, torch.float32)
+    M,c,phi,d,fl = net.M,net.c,net.phi,ys.shape[-1],LatentSDE(net, torch.float32)
     (zq,Q),(zqe,Qe) = _quadratic_variation(fl, ys[:Tt], dt),_quadratic_variation(fl, ys[Tt:], dt)
-    Qm = Q.mean(0)
-    P,Pe = PHI[phi](zq@M.T + c),PHI[phi](zqe@M.T + c)
+    P,Pe,Qm = PHI[phi](zq@M.T + c),PHI[phi](zqe@M.T + c),Q.mean(0)
     Va,sa = ridge_fit((P, Q.reshape(len(Q), -1)), ridge)
     Qhat = (Pe.double()@Va.T + sa).float().reshape(-1, d, d)
     e0,e1 = ((Qe - Qm)**2).sum((-1,-2)),((Qe - Qhat)**2).sum((-1,-2))
@@ -308,10 +306,10 @@ def _data_drift(ys, dt, Tt, M, c, tau, phi, ridge, order, est, seed):
     return W, b, lam, ridge, tau, order, (err, bias), resid, halves, ztr, zte
 
 # %% ../nbs/07_matching.ipynb #06a0c015
-def _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent):
+def _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent, check):
     "`fit_data`'s arguments, checked: the record as float32 `(T, batch, d)` on the CPU, and the rest."
-    ys = torch.as_tensor(ys, dtype=torch.float32).cpu()
-    ys = ys[:,None] if ys.dim()==2 else ys
+    if not (check is True or check is False or isinstance(check, LoopCheck)): raise TypeError(f"check must be True, False or LoopCheck(...), got {check!r}")
+    ys = torch.as_tensor(ys, dtype=torch.float32).cpu(); ys = ys[:,None] if ys.dim()==2 else ys
     if ys.dim()!=3 or len(ys) < 20: raise ValueError(f"ys must be trajectories (T, batch, d) with T ≥ 20, got shape {tuple(ys.shape)}")
     if not torch.isfinite(ys).all(): raise ValueError("ys contains non-finite values: drop or interpolate them first")
     solver = Ridge(None) if solver is None else solver
@@ -319,8 +317,7 @@ def _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_depe
     dt,held_out = check_num('dt', dt, lo=0, strict=True),check_num('held_out', held_out, lo=0, strict=True, hi=0.5)
     tau = None if tau is None else check_num('tau', tau, lo=0, strict=True, why='(the time constant)')
     gain,phi,seed = check_num('gain', gain, lo=0, strict=True),check_choice('phi', phi, PHI),check_int('seed', seed)
-    if order is not None: order = check_choice('order', order, (1, 2))
-    if state_dependent is not None: state_dependent = check_choice('state_dependent', state_dependent, (False, True))
+    order,state_dependent = (None if v is None else check_choice(k, v, ch) for k,v,ch in (('order', order, (1, 2)), ('state_dependent', state_dependent, (False, True))))
     return ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent
 
 def _data_embedding(ys, dt, order, net_or_size, tau, phi, gain, seed):
@@ -346,6 +343,12 @@ def _data_checks(net, ztr, warn_above, drift_errs, diff_err, dt, est):
     if satn > 0.5: FitWarning.issue(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", warns, level=4)
     return dict(saturation=sat, saturated_neurons=satn, rank_W=connectivity_rank(net.connectivity, net.M), asymmetry=asymmetry(net.connectivity), warnings=warns)
 
+def _record_check(net, ys, Tt, dt, est, check, seed, warns):
+    "`record_loop` of `net`'s latent SDE on the held-out record `ys[Tt:]`, its floor from as long a window before it; a `FitWarning` when they disagree."
+    cl = record_loop(ys[Tt:], LatentSDE(net), dt, ys[max(0, 2*Tt-len(ys)):Tt], est['t_fast'], est['t_relax'], LoopCheck() if check is True else check, seed)
+    if not cl.ok: FitWarning.issue("closed loop disagrees with the record: " + '; '.join(cl.flags) + ". Try more data, a smaller N or a larger ridge", warns, level=4)
+    return cl
+
 # %% ../nbs/07_matching.ipynb #06a0c017
 def _data_guard(ys, net_or_size):
     "Refuse a record with a coordinate that never changes, and a fit whose Gram matrices would not fit in memory."
@@ -366,14 +369,15 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
              state_dependent:bool=None, # state-dependent diffusion (None: decided by a held-out test)
              held_out:float=0.2, # fraction of the record (its last time steps) held out
              warn_above:float=0.05, # warn when the estimated drift or diffusion error exceeds this
-             seed:int=0, # seeds the embedding
+             check=True, # the closed-loop check on the held-out record (`record_loop`): True, a `LoopCheck(...)`, or False
+             seed:int=0, # seeds the embedding and the check's noise
              device=None, # None: CUDA when present
              **moved, # `ridge=` of earlier versions: a `TypeError` names its new place, `solver=Ridge(...)`
             )->tuple: # `(net, DataFitReport)`
     "Match a network to recorded trajectories: drift from increments, diffusion from the quadratic variation; return `(net, report)`."
     check_moved('fit_data', moved, dict(ridge='solver=Ridge(ridge=...)'))
     t0,device = time.time(),default_device(device)
-    ys,solver,dt,held_out,tau,gain,phi,seed,order,state_dependent = _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent)
+    ys,solver,dt,held_out,tau,gain,phi,seed,order,state_dependent = _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent, check)
     _data_guard(ys, net_or_size)   # a record that does not move, and sizes that cannot fit in memory, refused before any work
     Tt = int(len(ys)*(1-held_out))
     M,c,tau,phi,est = _data_embedding(ys[:Tt], dt, order, net_or_size, tau, phi, gain, seed)
@@ -390,5 +394,6 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
     report = DataFitReport(method='data', N=net.N, d=ys.shape[-1], tau=tau, samples=len(ztr), held_out=len(zte), ridge=ridge, ridge_abs=lam, order=order,
                            drift_error=drift_err, drift_error_statistical=stat_err, drift_error_discretisation=bias, drift_residual=resid, diffusion_error=diff_err, state_dependent=bool(state_dependent), state_dependence_z=z_sd,
                            **_data_checks(net, ztr, warn_above, (stat_err, bias), diff_err, dt, est), estimates=est, seconds=round(time.time()-t0, 3), device=str(device))
+    if check is not False: report.closed_loop = _record_check(net, ys, Tt, dt, est, check, seed, report.warnings)
     net.meta.update(fit=dict(report), target='data')
     return to_device(net, device), report
