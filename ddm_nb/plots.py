@@ -245,8 +245,11 @@ def _state_panel(ax, x, y, names):
     ax.set_xlabel(f'$z_{i+1}$ (a.u.)'); ax.set_ylabel(f'$z_{j+1}$ (a.u.)')
     ax.set_title('stationary density' + (f' ($z_{i+1}$, $z_{j+1}$ of {d})' if d > 2 else ''))
     lo,hi = ax.get_ylim(); ax.set_ylim(lo, hi + 0.22*(hi-lo))   # room for the legend
+    if max(w := [b-a for a,b in lims]) < 3*min(w):   # one unit for both axes (a circle stays round), unless their ranges differ too much to share one: a square box
+        (x0,x1),(y0,y1) = ax.get_xlim(),ax.get_ylim(); h = max(x1-x0, y1-y0)/2
+        ax.set_xlim((x0+x1)/2-h, (x0+x1)/2+h); ax.set_ylim(y1-2*h, y1); ax.set_aspect('equal', adjustable='box')
     ax.legend([Line2D([], [], color='k', lw=1), Patch(color='C3', alpha=0.5)], [f'{names[0]} (lines)', f'{names[1]} (shaded)'],
-              loc='upper center', ncol=2, title='regions holding 25, 50, 75, 95% of the states')
+              loc='upper center', ncol=2, fontsize='small', title_fontsize='small', title='regions holding 25, 50, 75, 95% of the states')
 
 # %% ../nbs/12_plots.ipynb #c12a000b
 def _layers(ax, d, names, loc='upper right'):
