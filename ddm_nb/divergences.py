@@ -274,6 +274,8 @@ def _flags(s, c, B, lam=True):
     elif not (math.isfinite(lt) and math.isfinite(ln)): fl.append(f"λ_max not finite (network {ln:.3g}, target {lt:.3g})")
     elif abs(ln-lt) > max(c.lam_rel*abs(lt), c.lam_se*se, c.lam_abs/s['t_relax']):
         fl.append(f"λ_max {ln:.3g} ± {s['lam_net_se']:.2g} against the target's {lt:.3g} ± {s['lam_target_se']:.2g}")
+    elif s['lam_net_se'] > max(3*s['lam_target_se'], c.lam_rel*abs(lt), c.lam_abs/s['t_relax']):   # agreement inside a wide error bar is no agreement
+        fl.append(f"λ_max scatters over the network's starts (SE {s['lam_net_se']:.2g} against the target's {s['lam_target_se']:.2g})")
     d,f0 = s['d_stsp'],s['d_stsp_floor']
     if not s['target_points'] and not d <= max(c.d_ratio*f0, f0 + c.d_abs): fl.append(f"D_stsp {d:.3g} against its floor {f0:.3g}")
     return tuple(fl)
