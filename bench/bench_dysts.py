@@ -210,10 +210,12 @@ def main(argv=None):
     res = old.get('results', {})
     todo = [n for n in names if a.redo or n not in res or res[n].get('status') == 'timeout']
     import importlib.metadata as md
+    load,keep = round(os.getloadavg()[0], 2),bool(set(res) - set(todo))   # keep: earlier rows stay in the file, so its load and jobs are the worst of the runs
     head = dict(command='python bench/bench_dysts.py ' + ' '.join(sys.argv[1:] if argv is None else argv), date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                 machine=machine('cpu'), torch=torch.__version__, ddm_nb=ddm_nb.__version__, commit=commit(), dysts=md.version('dysts'),
-                load_before=round(os.getloadavg()[0], 2), jobs=a.jobs, fit=dict(FIT, call="fit(target, 512, y0=target.y0, device='cpu')", check=fit_kwargs(a.check_steps)[1]), criterion_rel=REL,
-                flows=len(allf), row_schema=ROW, runs=old.get('runs', []) + [dict(command=' '.join(sys.argv), date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), names=todo)])
+                load_before=max(load, old.get('load_before', 0)) if keep else load, jobs=max(a.jobs, old.get('jobs', 0)) if keep else a.jobs,
+                fit=dict(FIT, call="fit(target, 512, y0=target.y0, device='cpu')", check=fit_kwargs(a.check_steps)[1]), criterion_rel=REL,
+                flows=len(allf), row_schema=ROW, runs=old.get('runs', []) + [dict(command=' '.join(sys.argv), date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), names=todo, load_before=load, jobs=a.jobs)])
     print(f'{len(todo)} flows to run ({len(names) - len(todo)} already in {out}), {a.jobs} process(es)', flush=True)
     jobs = [(n, a.lyap, a.limit, a.check_steps) for n in todo]
     if a.jobs > 1:
