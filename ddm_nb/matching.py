@@ -343,18 +343,18 @@ def _data_checks(net, ztr, warn_above, drift_errs, diff_err, dt, est):
     if satn > 0.5: FitWarning.issue(f"{satn:.0%} of the neurons are saturated on 90% of the states: lower gain", warns, level=4)
     return dict(saturation=sat, saturated_neurons=satn, rank_W=connectivity_rank(net.connectivity, net.M), asymmetry=asymmetry(net.connectivity), warnings=warns)
 
-def _record_check(net, ys, Tt, dt, est, check, seed, warns):
-    "`record_loop` of `net`'s latent SDE on the held-out record `ys[Tt:]`, its floor from as long a window before it; a `FitWarning` when they disagree."
-    cl = record_loop(ys[Tt:], LatentSDE(net), dt, ys[max(0, 2*Tt-len(ys)):Tt], est['t_fast'], est['t_relax'], LoopCheck() if check is True else check, seed)
-    if not cl.ok: FitWarning.issue("closed loop disagrees with the record: " + '; '.join(cl.flags) + ". Try more data, a smaller N or a larger ridge", warns, level=4)
-    return cl
-
 # %% ../nbs/07_matching.ipynb #06a0c017
 def _data_guard(ys, net_or_size):
     "Refuse a record with a coordinate that never changes, and a fit whose Gram matrices would not fit in memory."
     if (still := ys.amax((0, 1))==ys.amin((0, 1))).any(): raise ValueError(("ys is constant" if still.all() else f"coordinate {int(still.nonzero()[0])} of ys never changes") + ": a record that does not move has no drift or noise to fit; pass a recorded trajectory" + ('' if still.all() else ', without that coordinate'))
     N = net_or_size.N if isinstance(net_or_size, RNN) else check_int('net_or_size (the number of neurons N)', net_or_size, lo=1)
     check_memory(f"fit_data: {ys.shape[0]*ys.shape[1]:,} recorded states and N = {N:,} neurons", fit_bytes(ys.shape[0]*ys.shape[1], N, ys.shape[-1]), 'cpu', 'use fewer neurons N, or a shorter record')
+
+def _record_check(net, ys, Tt, dt, est, check, seed, warns):
+    "`record_loop` of `net`'s latent SDE on the held-out record `ys[Tt:]`, its floor from as long a window before it; a `FitWarning` when they disagree."
+    cl = record_loop(ys[Tt:], LatentSDE(net), dt, ys[max(0, 2*Tt-len(ys)):Tt], est['t_fast'], est['t_relax'], LoopCheck() if check is True else check, seed)
+    if not cl.ok: FitWarning.issue("closed loop disagrees with the record: " + '; '.join(cl.flags) + ". Try more data, a smaller N or a larger ridge", warns, level=4)
+    return cl
 
 # %% ../nbs/07_matching.ipynb #76ec4648
 def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajectory `(T, d)`
@@ -375,8 +375,7 @@ def fit_data(ys, # recorded latent trajectories `(T, batch, d)` or one trajector
              **moved, # `ridge=` of earlier versions: a `TypeError` names its new place, `solver=Ridge(...)`
             )->tuple: # `(net, DataFitReport)`
     "Match a network to recorded trajectories: drift from increments, diffusion from the quadratic variation; return `(net, report)`."
-    check_moved('fit_data', moved, dict(ridge='solver=Ridge(ridge=...)'))
-    t0,device = time.time(),default_device(device)
+    check_moved('fit_data', moved, dict(ridge='solver=Ridge(ridge=...)')); t0,device = time.time(),default_device(device)
     ys,solver,dt,held_out,tau,gain,phi,seed,order,state_dependent = _data_args(ys, solver, dt, held_out, tau, gain, phi, seed, order, state_dependent, check)
     _data_guard(ys, net_or_size)   # a record that does not move, and sizes that cannot fit in memory, refused before any work
     Tt = int(len(ys)*(1-held_out))
