@@ -168,11 +168,11 @@ def _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, 
     return solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source
 
 # %% ../nbs/07_matching.ipynb #3d4e5f60
-def _fit_guard(target, net_or_size, z, samples, y0, box, source, device):
+def _fit_guard(target, net_or_size, z, samples, y0, box, source, device, solver=None):
     "Refuse, before any sampling, a fit that cannot fit in memory, a drift of the wrong shape or not finite, and a target whose flow runs off."
     s0 = start_states(target, y0, box) if z is None else torch.as_tensor(z, dtype=torch.float32)[:8]
     N = net_or_size.N if isinstance(net_or_size, RNN) else net_or_size
-    check_memory(f"fit: N = {N:,} neurons and {samples if z is None else len(z):,} samples", fit_bytes(samples if z is None else len(z), N, getattr(target, 'd', 3)), device, 'use fewer neurons N')
+    check_memory(f"fit: N = {N:,} neurons and {(K := samples if z is None else len(z)):,} samples", fit_bytes(K, N, getattr(target, 'd', 3)) - (16*N*(K - min(K, 3*max(4096, 2*N))) if isinstance(solver, Ridge) else 0), device, 'use fewer neurons N')   # Ridge holds features a chunk (or a CG sketch) at a time, not all K
     if s0 is not None and s0.dim()==2: check_sde(target, s0)   # a wrong shape or a NaN drift, in simulate's words, before any sampling
     if z is None and source!='box' and s0 is not None: check_bounded(target.f, s0)   # a target with no invariant measure is refused before it is sampled
 
@@ -211,7 +211,7 @@ def fit(target, # target SDE: any object with `f(t, y)`, `g(t, y)`, `noise_type`
     solver,net_or_size,tau,samples,seed,gain,off_noise,phi,source = _fit_args(target, solver, net_or_size, tau, samples, seed, gain, off_noise, phi, source)
     target = as_ito(target)   # a Stratonovich target is matched in its Itô form
     t0,device = time.time(),default_device(device)
-    _fit_guard(target, net_or_size, z, samples, y0, box, source, device)   # sizes, drift shape and an invariant measure, before any sampling
+    _fit_guard(target, net_or_size, z, samples, y0, box, source, device, solver)   # sizes, drift shape and an invariant measure, before any sampling
     z,diag = _fit_samples(target, z, samples, y0, source, box, sampler, seed, device)
     p,est = _fit_problem(target, net_or_size, z, tau, gain, phi, halo, seed, device, progress)
     net,hist = _fit_net(p, solver, off_noise)
