@@ -130,7 +130,10 @@ def bench_size(N, B, steps, device, skip=()):
     if out.get('ddm_fused'): out['fused_wins'] = out['ddm_fused'] < out['ddm']
     return out
 
-def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
+def peak_rss_mb():
+    "Peak resident memory of this process (MiB): VmHWM, which starts afresh at exec (ru_maxrss keeps the parent's peak across fork + exec)."
+    try: return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))/1024
+    except (OSError, StopIteration): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
 
 def rss_mb():
     "This process's resident memory now (MiB): the baseline a later peak is measured from (the peak so far may be higher, from the imports)."
@@ -214,6 +217,7 @@ def main(argv=None):
     ap.add_argument('--fused-sizes', type=int, nargs='*', default=None, help='N values that also time fused=True (default: all on a GPU, 256 1024 on a CPU)')
     ap.add_argument('--tf32', action='store_true', help='allow TF32 matmuls on a GPU (torch.backends.cuda.matmul.allow_tf32)')
     ap.add_argument('--long', action='store_true', help='also the N = 16,384, 16 × 1e4-step run with peak memory (one thread)')
+    ap.add_argument('--memory-only', action='store_true', help='only the N = 16,384 run and the training memory, written into the existing JSON (--out)')
     ap.add_argument('--out', default=None, help='JSON path (default bench/results/sim-<device>[-tf32].json)')
     a = ap.parse_args(argv)
     gpu = torch.device(a.device).type == 'cuda'
@@ -221,6 +225,10 @@ def main(argv=None):
     batches = a.batch or ([1024] if gpu else [64])
     threads = [torch.get_num_threads()] if gpu else (a.threads or [1, 2])
     fsizes = a.fused_sizes if a.fused_sizes is not None else (a.sizes if gpu else [256, 1024])
+    if a.memory_only:
+        out = Path(a.out or Path(__file__).parent/'results'/f"sim-{a.device}.json"); rep = json.loads(out.read_text())
+        rep.update(long=long_run(a.device), train_memory=train_memory(a.device), memory_rerun=meta(a.device, 1)); print(json.dumps(rep['long']), json.dumps(rep['train_memory']))
+        return write_json(rep, out)
     res = []
     for th in threads:
         torch.set_num_threads(th)

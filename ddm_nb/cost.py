@@ -44,7 +44,7 @@ def calibrate(preset:str, # the preset the benchmark ran
                 lyap_step=float(f'{lyap:.3g}'), figures=round(s['figures']+s['save'], 2))
 
 # %% ../nbs/17_cost.ipynb #b88c5fcc
-COST = dict(machine='an Intel Xeon, 2 cores, one thread', step=0.000154, flop=2.84e-11, fit_step=0.000412, point=1.86e-06, lyap_step=0.00061, figures=1.91)
+COST = dict(machine='an AMD EPYC, 2 cores, one thread', step=9.95e-05, flop=4.77e-21, fit_step=0.000435, point=1.53e-06, lyap_step=0.000353, figures=1.54)
 
 def estimate_seconds(p:Preset, # a preset (`get_preset`)
                      quick:bool=False, # with `quick_overrides`
