@@ -104,9 +104,9 @@ def _ridge_gram(data, lam, K, chunk):
     return A, Ym - A@mu
 
 # %% ../nbs/06_solvers.ipynb #cg000002
-def cg_pays(N:int, K:int, device='cpu')->bool:
-    "Whether `ridge_fit(method='auto')` takes CG: on the CPU, from N = 2048 neurons and K ≥ 8 sketches' worth of samples (see *The fit at scale*)."
-    return torch.device(device).type=='cpu' and N >= 2048 and K >= 8*max(4096, 2*N)
+def cg_pays(N:int, K:int, device=None)->bool:
+    "Whether `ridge_fit(method='auto')` takes CG for N neurons and K samples on `device` (None: CUDA when present): on the CPU, from N = 2048 and K ≥ 8 sketches' worth of samples (see *The fit at scale*)."
+    return default_device(device).type=='cpu' and N >= 2048 and K >= 8*max(4096, 2*N)
 
 def ridge_fit(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving the features and targets of samples `i:j`
               lam:float, # ridge λ per sample
