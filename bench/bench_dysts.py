@@ -37,7 +37,7 @@ ROW = dict(name='flow name', status="'ok' | 'fit failed' | 'timeout'", error='on
            d_stsp='D_stsp target→network (report)', d_stsp_floor='its floor (report)', occupancy='fraction of network states on the attractor (report)',
            stuck='network starts stuck at a point (report)', diverged='network starts that diverged (report)', flags="the closed-loop check's flags (report)",
            closed_loop_ok="the check's verdict (report) | None", flagged='the report warns: closed-loop not ok, or any FitWarning', warnings='FitWarning messages',
-           closed_loop='the report\'s closed-loop result as it is | None', note='why a field is missing', lam_ref_dysts="dysts' own recorded λ_max",
+           closed_loop='the report\'s closed-loop result as it is | None', retries="fit's closed-loop retries: settings, drift error, verdict, flag per fit (None: none)", note='why a field is missing', lam_ref_dysts="dysts' own recorded λ_max",
            seconds=dict(fit="fit's wall seconds (incl. its check)", check="the check's seconds when the report gives them", bench_lyap="bench's own λ (when measured)", total='all of it'))
 
 def pick(d, names):
@@ -149,6 +149,7 @@ def one(name, lyap_mode='auto', limit=900, check_steps=20_000):
             t1 = time.time(); net,rep = fit(target, FIT['N'], y0=target.y0, device=FIT['device'], **kw); row['seconds']['fit'] = time.time() - t1
         row['warnings'] = sorted({str(x.message) for x in w if issubclass(x.category, FitWarning)})
         row['drift_error'] = rep.get('drift_error')
+        row['retries'] = plain(rep.get('retries'))   # fit's closed-loop retries (None: its first fit passed, or a ddm_nb without them)
         cl = rep.get('closed_loop')
         row['closed_loop'] = None if cl is None else plain(as_dict(cl))
         if cl is not None:

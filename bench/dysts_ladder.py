@@ -2,6 +2,7 @@
 (a candidate 'ladder' of retries inside fit). One process of one torch thread; run two at once on two cores.
 
     python bench/dysts_ladder.py Flow1,Flow2,... bench/results/dysts-ladder-cpu.jsonl   # appends one JSON line per (flow, setting)
+    python bench/dysts_ladder.py Flow1 out.jsonl '[{"gain": 0.25, "samples": 60000}]'    # other settings (a JSON list of fit keywords)
 
 `within`: |λ_net − λ_target| ≤ max(10% |λ_target|, 2 SE of the difference), as in bench_dysts.py; `ok`: fit's own closed-loop verdict.
 """
@@ -14,7 +15,7 @@ warnings.simplefilter('ignore')
 out = open(sys.argv[2], 'a')
 for name in sys.argv[1].split(','):
     tg = from_dysts(name)
-    for kw in [dict(halo=0.01), dict(halo=0.1), dict(gain=0.25), dict(gain=1.0), dict(halo=0.01, gain=0.25), dict(samples=60000)]:
+    for kw in (json.loads(sys.argv[3]) if len(sys.argv) > 3 else [dict(halo=0.01), dict(halo=0.1), dict(gain=0.25), dict(gain=1.0), dict(halo=0.01, gain=0.25), dict(samples=60000)]):
         t=time.time()
         try:
             net,rep = fit(tg, 512, y0=tg.y0, device='cpu', check=LoopCheck(max_steps=20000), **kw)

@@ -133,13 +133,15 @@ def dysts_block(rep):
     f = lambda v, p=3: '–' if v is None else f'{v:.{p}g}'
     pm = lambda a, b: '–' if a is None else f"{f(a)} ± {f(b, 2)}"
     L = [YSTART, '', dysts_text(rep), '',
-         '| flow | status | drift error | λ_max target | λ_max network | within | D_stsp / floor | closed loop | warnings | fit s | check s |', '|---|---|---|---|---|---|---|---|---|---|---|']
+         '| flow | status | drift error | λ_max target | λ_max network | within | D_stsp / floor | closed loop | retry | warnings | fit s | check s |', '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for n,r in rep['results'].items():
         cl = '–' if r.get('closed_loop_ok') is None else ('ok' if r['closed_loop_ok'] else 'FLAG: ' + '; '.join(r.get('flags') or [])[:80])
         st = r['status'] if r['status'] == 'ok' else f"**{r['status']}**: {(r.get('error') or '')[:70]}"
         w = {True: 'yes', False: '**no**', None: '–'}[r.get('within')] + (' (bench λ)' if r.get('lam_source') == 'bench' else '')
+        rt = r.get('retries') or []
+        rt = '–' if not rt else ', '.join(f'{k}={v}' for k,v in rt[-1]['settings'].items()) if rt[-1]['ok'] else f'{len(rt)-1} failed'   # the rung taken, or how many were tried
         L.append(f"| {n} | {st} | {f(r.get('drift_error'), 2)} | {pm(r.get('lam_target'), r.get('lam_target_se'))} | {pm(r.get('lam_net'), r.get('lam_net_se'))} | {w} | "
-                 f"{f(r.get('d_stsp'), 2)} / {f(r.get('d_stsp_floor'), 2)} | {cl} | {len(r.get('warnings') or [])} | {f(r['seconds'].get('fit'), 2)} | {f(r['seconds'].get('check'), 2)} |")
+                 f"{f(r.get('d_stsp'), 2)} / {f(r.get('d_stsp_floor'), 2)} | {cl} | {rt} | {len(r.get('warnings') or [])} | {f(r['seconds'].get('fit'), 2)} | {f(r['seconds'].get('check'), 2)} |")
     return L + ['', YEND]
 
 def index_block():

@@ -272,7 +272,7 @@ def _flags(s, c, B, lam=True):
     se = math.sqrt(sum(x**2 for x in (s['lam_target_se'], s['lam_net_se']) if math.isfinite(x)))
     if not lam: pass
     elif not (math.isfinite(lt) and math.isfinite(ln)): fl.append(f"λ_max not finite (network {ln:.3g}, target {lt:.3g})")
-    elif abs(ln-lt) > max(c.lam_rel*abs(lt), c.lam_se*se, c.lam_abs/s['t_relax']):
+    elif abs(ln-lt) > max(c.lam_rel*abs(lt), c.lam_se*se, c.lam_abs/s['t_relax'] - abs(lt)):   # the absolute band only for a target whose λ_max is itself near 0
         fl.append(f"λ_max {ln:.3g} ± {s['lam_net_se']:.2g} against the target's {lt:.3g} ± {s['lam_target_se']:.2g}")
     elif s['lam_net_se'] > max(3*s['lam_target_se'], c.lam_rel*abs(lt), c.lam_abs/s['t_relax']):   # agreement inside a wide error bar is no agreement
         fl.append(f"λ_max scatters over the network's starts (SE {s['lam_net_se']:.2g} against the target's {s['lam_target_se']:.2g})")
