@@ -244,7 +244,8 @@ def bench_readme():
               f"`{dy['command']}` (resumable; `--names`, `--subset`, `--jobs`): every flow of `chaotic_flows()` (dysts' autonomous 3-D chaotic flows, noise-free, `from_dysts`) through",
               f"`{dy['fit']['call']}`, defaults otherwise ({dy['fit'].get('check', '')}). λ_max of target and network with standard errors over starts, D_stsp with its floor and the",
               "verdict come from fit's own closed-loop check; where a report has none (a ddm_nb before the check), λ_max is the bench's own estimate, marked *bench λ*.",
-              "\"within\" is |λ_net − λ_target| ≤ max(10% |λ_target|, 2 SE); a miss is flagged when its report warns. A flow that failed is a row with its error. Seconds on shared cores are indicative.", ''] + dysts_block(dy)
+              "\"within\" is |λ_net − λ_target| ≤ max(10% |λ_target|, 2 SE); a miss is flagged when its report warns. A flow that failed is a row with its error. Seconds on shared cores are indicative.",
+              "When the first fit's check fails, fit climbs its retries (`RETRY` in notebook 07) as it does for any user: *retry* names the rung whose fit passed its check twice (the reported check is the second, from fresh starts), or how many rungs failed (the first fit is then reported).", ''] + dysts_block(dy)
     if not load('sim-cuda.json'): L += ['', '## GPU', '', 'Not measured: no GPU machine has been lent to a session yet. `bash bench/gpu.sh` runs the prepared set and writes `bench/results/*-cuda*.json`; then rerun this report.']
     return '\n'.join(L) + '\n'
 

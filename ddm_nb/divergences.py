@@ -262,12 +262,12 @@ def _mean_se(v):
     v = v[torch.isfinite(v)]
     return (float(v.mean()) if len(v) else math.nan), (float(v.std()/math.sqrt(len(v))) if len(v) > 1 else math.nan)
 
-def _flags(s, c, B, lam=True):
-    "The verdict on closed-loop statistics `s` (a dict of `ClosedLoop` fields) under `LoopCheck` `c`: disagreements, most serious first (λ_max only with `lam`)."
+def _flags(s, c, B, lam=True, of="the target's"):
+    "The verdict on closed-loop statistics `s` (a dict of `ClosedLoop` fields) under `LoopCheck` `c`: disagreements, most serious first (λ_max only with `lam`; `of`: whose runs the network's are held to)."
     fl = []
     if s['diverged']: fl.append(f"{s['diverged']} of {B} network runs diverged")
-    if s['stuck']: fl.append(f"{s['stuck']} of {B} network runs stop at a point where the target's do not")
-    if s['off_attractor']: fl.append(f"{s['off_attractor']} of {B} network runs leave the target's attractor")
+    if s['stuck']: fl.append(f"{s['stuck']} of {B} network runs stop at a point where {of} do not")
+    if s['off_attractor']: fl.append(f"{s['off_attractor']} of {B} network runs leave {of} attractor")
     lt,ln = s['lam_target'],s['lam_net']
     se = math.sqrt(sum(x**2 for x in (s['lam_target_se'], s['lam_net_se']) if math.isfinite(x)))
     if not lam: pass
@@ -340,7 +340,9 @@ def record_loop(ys, # held-out record `(T, B, d)` at step `dt`: the network star
         except FloatingPointError: return s.expand(T, *s.shape).clone(),False
     yn,ok = run(ys[0])
     if ok: an = torch.ones(B, dtype=torch.bool)
-    else: yn,an = (lambda r: (torch.cat([y for y,_ in r], 1), torch.tensor([a for _,a in r])))([run(ys[0, i:i+1]) for i in range(B)])   # each start alone
+    else:   # a run diverged: each start alone, to count which
+        runs = [run(ys[0, i:i+1]) for i in range(B)]
+        yn,an = torch.cat([y for y,_ in runs], 1),torch.tensor([a for _,a in runs])
     box = _box(ys.reshape(-1, d), ys[0])
     kw = dict(lims=(box[0]+box[2], box[0]+box[3])) if d <= 3 else {}
     D,floor = (d_stsp(ys, yn[:, an], **kw) if an.any() else math.inf),d_stsp(ys, ref, **kw)
@@ -350,4 +352,4 @@ def record_loop(ys, # held-out record `(T, B, d)` at step `dt`: the network star
     s = dict(starts=B, t_fast=t_fast, t_relax=t_relax, dt=dt/sub, t=(T-1)*dt, burn_in=0., lam_target=math.nan, lam_target_se=math.nan, lam_net=math.nan, lam_net_se=math.nan,
              d_stsp=D, d_stsp_floor=floor, occupancy=float(occ.mean()), off_attractor=int((occ < c.occupancy).sum()), stuck=int(stuck.sum()), diverged=int((~an).sum()),
              target_diverged=0, target_points=False, lam_target_all=(), lam_net_all=())
-    return ClosedLoop(**s, flags=_flags(s, c, B, lam=False), seconds=round(time.time()-t0, 3))
+    return ClosedLoop(**s, flags=_flags(s, c, B, lam=False, of="the record's"), seconds=round(time.time()-t0, 3))
