@@ -199,9 +199,10 @@ def sim_bytes(batch:int, # trajectories
 def fit_bytes(samples:int, # training samples K
               N:int, # neurons
               d:int=3, # latent dimension
+              chunked:bool=False, # the features held a chunk at a time (`fit`'s `Ridge`: at most 3·max(4096, 2N) samples' worth, or a CG sketch), not all K
              )->int:
     "Bytes `fit` (or `fit_data`) allocates: the `N × N` Gram matrix and its solve in float64, the features of the samples, `W`."
-    return 32*N*N + 16*samples*N + 64*samples*d*d
+    return 32*N*N + 16*(min(samples, 3*max(4096, 2*N)) if chunked else samples)*N + 64*samples*d*d
 
 def _count(n): return f'{n:,}' if n < 1e7 else f'{n:.1e}'.replace('e+0', 'e').replace('e+', 'e')
 

@@ -171,7 +171,7 @@ def _fit_guard(target, net_or_size, z, samples, y0, box, source, device, solver=
     "Refuse, before any sampling, a fit that cannot fit in memory, a drift of the wrong shape or not finite, and a target whose flow runs off."
     s0 = start_states(target, y0, box) if z is None else torch.as_tensor(z, dtype=torch.float32)[:8]
     N = net_or_size.N if isinstance(net_or_size, RNN) else net_or_size
-    check_memory(f"fit: N = {N:,} neurons and {(K := samples if z is None else len(z)):,} samples", fit_bytes(K, N, getattr(target, 'd', 3)) - (16*N*(K - min(K, 3*max(4096, 2*N))) if isinstance(solver, Ridge) else 0), device, 'use fewer neurons N')   # Ridge holds features a chunk (or a CG sketch) at a time, not all K
+    check_memory(f"fit: N = {N:,} neurons and {(K := samples if z is None else len(z)):,} samples", fit_bytes(K, N, getattr(target, 'd', 3), chunked=isinstance(solver, Ridge)), device, 'use fewer neurons N')
     if s0 is not None and s0.dim()==2: check_sde(target, s0)   # a wrong shape or a NaN drift, in simulate's words, before any sampling
     if z is None and source!='box' and s0 is not None: check_bounded(target.f, s0)   # a target with no invariant measure is refused before it is sampled
 

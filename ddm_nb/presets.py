@@ -295,7 +295,7 @@ def run_bytes(n:int, samples:int, n_paths:int, t1:float, dt:float, save_every:in
              )->dict:
     "Bytes each stage of the main job on these sizes holds at its peak: `fit`, `target` (two runs), `network`, `metrics`."
     steps = round(t1/dt); kept = (steps//save_every + 1)*n_paths*d
-    return dict(fit=fit_bytes(int(1.25*samples), n, d), target=sim_bytes(2*n_paths, d, steps, save_every) + 12*kept,
+    return dict(fit=fit_bytes(int(1.25*samples), n, d, chunked=True), target=sim_bytes(2*n_paths, d, steps, save_every) + 12*kept,
                 network=sim_bytes(n_paths, n, steps, save_every) + 12*kept + 8*n*n, metrics=48*kept)
 
 _ADVICE = dict(fit='use fewer neurons n', target='simulate fewer paths n_paths, a shorter t1 or a larger save_every',
