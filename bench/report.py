@@ -111,7 +111,7 @@ def dysts_summary(rep):
     "Counts over the flows of dysts-cpu.json: attempted, fitted, with λ, within max(10%, 2 SE), misses, misses flagged, median seconds."
     R = list(rep['results'].values())
     lam = [r for r in R if r.get('within') is not None]
-    miss = [r for r in R if r.get('within') is False or r['status'] != 'ok']
+    miss = [r for r in R if not r.get('within') or r['status'] != 'ok']   # no λ to compare (a failed run, a NaN) is a miss too
     secs = sorted(r['seconds']['fit'] for r in R if 'fit' in r['seconds'])   # fit's wall time includes its own check
     med = None if not secs else (secs[(len(secs)-1)//2] + secs[len(secs)//2])/2
     src = sorted({r.get('lam_source') for r in lam} - {None})
