@@ -226,6 +226,8 @@ REPORT_KEYS |= {f'fit.{k}': v for k,v in {  # the fit's estimates and its invari
     'sampler.t_mix': ('time units', 'time between effectively independent states of a chain, (time/2) · chains/ess'),
     'sampler.center': ('a.u.', 'mean of the samples'),
     'sampler.scale': ('a.u.', 'standard deviation of the samples, per coordinate'),
+    'sampler.runaway': ('count', 'sampled states dropped as run-aways from the attractor (a noise-free target whose ensemble did not settle)'),
+    'retries': ('—', "fit's closed-loop retries when its first check failed: each fit's settings, drift error, verdict and first flag, the first fit first"),
 }.items()}
 
 # %% ../nbs/16_pipeline.ipynb #f1a90004
@@ -365,7 +367,7 @@ def summary(rep:dict, # the report `demo` returned
     L = [f"{rep['preset']}" + (f" ({rep['system']})" if rep.get('system') and rep['system']!=rep['preset'] else '') + f": {rep['N']}-neuron network, τ = {rep['tau']:g}, {rep['n_paths']} trajectories × {float(rep['t1']):g} time units on {rep['device']}"
          + (' (--quick)' if rep.get('quick') else '') + f", {rep['seconds']['total']:.1f} s",
          f"  drift error (held-out, relative)   {f['drift_error']:.2%}",
-         *([f"  closed loop (network on its own)   " + ('ok' if cl['ok'] else 'FLAGGED: ' + cl['flags'][0]) + f": λ_max {cl['lam_net']:.3f} ± {cl['lam_net_se']:.3f} vs target {cl['lam_target']:.3f} ± {cl['lam_target_se']:.3f}, {cl['starts']} starts"] if (cl := f.get('closed_loop')) else []),
+         *([f"  closed loop (network on its own)   " + ('ok' if cl['ok'] else 'FLAGGED: ' + cl['flags'][0]) + (f" (on retry, {f['retries'][-1]['settings']})" if cl['ok'] and f.get('retries') else '') + f": λ_max {cl['lam_net']:.3f} ± {cl['lam_net_se']:.3f} vs target {cl['lam_target']:.3f} ± {cl['lam_target_se']:.3f}, {cl['starts']} starts"] if (cl := f.get('closed_loop')) else []),
          f"  D_stsp (KL, target ‖ network)      {m['d_stsp']:.3f}" + fl('d_stsp'),
          f"  D_H (power spectra, Hellinger)     {m['d_hellinger']:.3f}" + fl('d_hellinger')]
     if 'lyapunov_target' in m:
