@@ -203,10 +203,11 @@ def _fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
     if method not in ('euler', 'heun') or self.V is not None or (self.B is not None and self.u is not None): return None
     W,a,off = self.connectivity,h/self.tau,self.off_noise > 0
     lr,cast = isinstance(W, LowRank),(lambda t: t.to(dtype).contiguous())
-    F = cast(torch.cat(([W.U.T] if lr else []) + [math.sqrt(h)*(self.M@self.L).T] + ([self.M.T] if off else []) + [self.b[None]]))
+    Lz = math.sqrt(h)*self.L.T if lr and W.U.shape==self.M.shape and torch.equal(W.U, self.M) else None   # the noise M L ξ √h = U (√h L ξ): through the rank columns
+    F = cast(torch.cat(([W.U.T] if lr else []) + ([] if Lz is not None else [math.sqrt(h)*(self.M@self.L).T]) + ([self.M.T] if off else []) + [self.b[None]]))
     act = dict(tanh=_tanh, sigmoid=lambda x, out: torch.sigmoid(x, out=out)).get(self.phi) or (lambda x, out: out.copy_(self.act(x)))
     return thin_step(method, F, cast(a*W.V) if lr else W.to(dtype).T, a, act, W.rank if lr else 0, self.m_lat,
-                     cast(self.Mp.T) if off else None, self.off_noise*math.sqrt(h), noise)
+                     cast(self.Mp.T) if off else None, self.off_noise*math.sqrt(h), noise, None if Lz is None else cast(Lz))
 
 RNN.fast_step = _fast_step
 

@@ -7,13 +7,11 @@ __all__ = ['METHODS', 'FUSED_WINS', 'noise_term', 'default_device', 'to_device',
            'first_passage', 'thin_step', 'skeleton', 'flow_and_tangents', 'Lyap', 'lyapunov_spectrum']
 
 # %% ../nbs/02_simulate.ipynb #9647df05
-import copy, math, time
+import copy, math, time, numpy as np, torch
 from pathlib import Path
 from functools import partial
 from typing import NamedTuple
 from dataclasses import dataclass
-import numpy as np
-import torch
 from tqdm.auto import tqdm
 from .checks import *
 from .sde import *
@@ -251,42 +249,43 @@ def first_passage(ts, # saved times `(T,)`
     return torch.where(h.any(0), tf, torch.full_like(tf, float('nan')))
 
 # %% ../nbs/02_simulate.ipynb #1a7c0e03
-def thin_step(method:str, F, R, a:float, act, r:int, ml:int, MpT=None, off:float=0., noise:bool=True):
-    """In-place step `step(x, xi)` of `method` ('euler' or 'heun'; `xi` `(B, m)` standard normals) of `x ← (1−a)x + a φ(x)Wᵀ + Z F`:
-    `F` `(k, N)` the thin rows (`Uᵀ` first when `r` > 0), `R` = `a V` `(N, r)` for `W = U Vᵀ` or the view `Wᵀ` `(N, N)` when dense (`r` = 0),
-    `act(x, out)` φ into a buffer, `ml` latent noise channels, `MpT` (`M⁺ᵀ`) and `off` (σ⊥√h) for off-plane noise, `a = h/τ`."""
-    do,st = (0 if MpT is None else MpT.shape[1]),{}
-    Rn = R.numpy() if r and R.device.type=='cpu' and R.dtype in (torch.float32, torch.float64) else None
-    def bufs(x):   # work buffers, made on the first call and again when the batch changes; Z = [a φ(x)V | ξ₁ | −σ⊥√h M⁺ξ₂ | bias] per stage
+def thin_step(method:str, F, R, a:float, act, r:int, ml:int, MpT=None, off:float=0., noise:bool=True, Lz=None):
+    """In-place step `step(x, xi)` of `method` ('euler' or 'heun'; `xi` `(B, m)` standard normals) of `x ← (1−a)x + a φ(x)Wᵀ + Z F`: `F` `(k, N)` the thin rows
+    (`Uᵀ` first when `r` > 0), `R` = `a V` `(N, r)` for `W = U Vᵀ` or the view `Wᵀ` `(N, N)` when dense (`r` = 0), `act(x, out)` φ into a buffer, `ml` latent noise
+    channels (columns of `Z`, or added to the rank columns through `Lz` `(ml, r)` when the noise loading lies in U's span), `MpT` (`M⁺ᵀ`) and `off` (σ⊥√h) for off-plane noise, `a = h/τ`."""
+    do,st,mc = (0 if MpT is None else MpT.shape[1]),{},(0 if Lz is not None else ml)
+    Rn,Fn = [T.numpy() if r and T.device.type=='cpu' and T.dtype in (torch.float32, torch.float64) else None for T in (R, F)]
+    def bufs(x):   # work buffers, made on the first call and again when the batch changes; Z = [a φ(x)V (+ ξ Lz) | ξ₁ | −σ⊥√h M⁺ξ₂ | bias] per stage
         if st.get('key')!=(x.shape, x.dtype):
             Z = [x.new_zeros(len(x), len(F)) for _ in range(2)]
             Z[0][:, -1],Z[1][:, -1] = a,a*(1-0.5*a)
-            st.update(key=(x.shape, x.dtype), Z=Z, r0=torch.empty_like(x), r1=torch.empty_like(x), xp=torch.empty_like(x), v0=x.new_empty(len(x), r), np=Rn is not None and x.numel() <= 2**19)
+            st.update(key=(x.shape, x.dtype), Z=Z, r0=torch.empty_like(x), r1=torch.empty_like(x), xp=torch.empty_like(x), t=x.numpy().copy() if Rn is not None else None,
+                      v0=x.new_empty(len(x), r), np=Rn is not None and x.numel() <= 2**19, npu=Rn is not None and x.numel() <= 2**17)
         return st
     def red(rate, out):   # out = rate·aV (B, r): numpy's BLAS for small CPU batches, else torch's mm in its fast layout
-        if st['np']: np.matmul(rate.numpy(), Rn, out=out.numpy())
-        else: torch.mm(R.T, rate.T, out=out.T)
+        np.matmul(rate.numpy(), Rn, out=out.numpy()) if st['np'] else torch.mm(R.T, rate.T, out=out.T)
         return out
-    def cols(Z, xi, s):   # the noise columns of Z, scaled by s
+    def upd(x, Z, beta, out):   # out ← beta·x + Z F: numpy's BLAS for small CPU batches (torch's addmm is slow for a few rows of F), else torch's
+        if not st['npu']: return torch.addmm(x, Z, F, beta=beta, out=out)
+        o = out.numpy(); np.matmul(Z.numpy(), Fn, out=st['t']); np.multiply(x.numpy(), beta, out=o); np.add(o, st['t'], out=o); return out
+    def cols(Z, xi, s):   # the noise columns of Z, scaled by s (after `red` when the latent noise goes through Lz)
         if not noise or xi is None: return
-        torch.mul(xi[:, :ml], s, out=Z[:, r:r+ml])
-        if do: torch.mm(xi[:, ml:], MpT, out=Z[:, r+ml:r+ml+do]).mul_(-off*s)
+        Z[:, :r].addmm_(xi[:, :ml], Lz, alpha=s) if Lz is not None else torch.mul(xi[:, :ml], s, out=Z[:, r:r+ml])
+        if do: torch.mm(xi[:, ml:], MpT, out=Z[:, r+mc:r+mc+do]).mul_(-off*s)
     def offp(x, xi, s):   # the off-plane noise's own part σ⊥√h ξ₂
         return x.add_(xi[:, ml:], alpha=off*s) if do and noise and xi is not None else x
     def euler(x, xi):
-        s = bufs(x); Z = s['Z'][0]; cols(Z, xi, 1.)
-        rate = act(x, s['r0'])
-        if r: red(rate, Z[:, :r]); x.addmm_(Z, F, beta=1-a)
-        else: x.addmm_(rate, R, beta=1-a, alpha=a).addmm_(Z, F)
+        s = bufs(x); Z = s['Z'][0]; rate = act(x, s['r0'])
+        if r: red(rate, Z[:, :r]); cols(Z, xi, 1.); upd(x, Z, 1-a, x)
+        else: cols(Z, xi, 1.); x.addmm_(rate, R, beta=1-a, alpha=a).addmm_(Z, F)
         return offp(x, xi, 1.)
     def heun(x, xi):
-        s = bufs(x); (Zp,Zc),xp = s['Z'],s['xp']; cols(Zp, xi, 1.); cols(Zc, xi, 1-0.5*a)
-        r0 = act(x, s['r0'])
-        if r: Zp[:, :r].copy_(red(r0, s['v0'])); torch.addmm(x, Zp, F, beta=1-a, out=xp)
-        else: torch.addmm(x, r0, R, beta=1-a, alpha=a, out=xp).addmm_(Zp, F)
+        s = bufs(x); (Zp,Zc),xp = s['Z'],s['xp']; r0 = act(x, s['r0'])
+        if r: Zp[:, :r].copy_(red(r0, s['v0'])); cols(Zp, xi, 1.); upd(x, Zp, 1-a, xp)
+        else: cols(Zp, xi, 1.); torch.addmm(x, r0, R, beta=1-a, alpha=a, out=xp).addmm_(Zp, F)
         r1 = act(offp(xp, xi, 1.), s['r1'])
-        if r: red(r1, Zc[:, :r]).mul_(0.5).add_(s['v0'], alpha=0.5*(1-a)); x.addmm_(Zc, F, beta=1-a+0.5*a*a)
-        else: x.addmm_(r1.mul_(0.5).add_(r0, alpha=0.5*(1-a)), R, beta=1-a+0.5*a*a, alpha=a).addmm_(Zc, F)
+        if r: red(r1, Zc[:, :r]).mul_(0.5).add_(s['v0'], alpha=0.5*(1-a)); cols(Zc, xi, 1-0.5*a); upd(x, Zc, 1-a+0.5*a*a, x)
+        else: cols(Zc, xi, 1-0.5*a); x.addmm_(r1.mul_(0.5).add_(r0, alpha=0.5*(1-a)), R, beta=1-a+0.5*a*a, alpha=a).addmm_(Zc, F)
         return offp(x, xi, 1-0.5*a)
     return dict(euler=euler, heun=heun)[method]
 
