@@ -390,6 +390,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'ddm_nb.sde.Lorenz': ('sde.html#lorenz', 'ddm_nb/sde.py'),
                             'ddm_nb.sde.Lorenz.__init__': ('sde.html#lorenz.__init__', 'ddm_nb/sde.py'),
                             'ddm_nb.sde.Lorenz.f': ('sde.html#lorenz.f', 'ddm_nb/sde.py'),
+                            'ddm_nb.sde.Lorenz.f_and_jvp': ('sde.html#lorenz.f_and_jvp', 'ddm_nb/sde.py'),
                             'ddm_nb.sde.Lorenz.f_np': ('sde.html#lorenz.f_np', 'ddm_nb/sde.py'),
                             'ddm_nb.sde.LowRank': ('sde.html#lowrank', 'ddm_nb/sde.py'),
                             'ddm_nb.sde.LowRank.__add__': ('sde.html#lowrank.__add__', 'ddm_nb/sde.py'),

@@ -210,6 +210,15 @@ class Lorenz(AdditiveSDE):
         x,v,w = y[:, 0],y[:, 1],y[:, 2]; out = np.empty_like(y)
         out[:, 0] = self.sigma*(v-x); out[:, 1] = x*(self.rho-w)-v; out[:, 2] = x*v-self.beta*w
         return out
+    def f_and_jvp(self, t, z, V):
+        "`(f(z), ∂f(z) V)` for states `z` `(B, 3)` and `k` tangents each, `V` `(B·k, 3)`: the Jacobian in closed form, in numpy for CPU float tensors (`f_np`, the same drift)."
+        k = len(V)//len(z)
+        try: Z,W = z.numpy(),V.numpy()   # CPU float tensors outside autograd; others (CUDA, complex, traced) take torch's jvp
+        except (RuntimeError, TypeError, ValueError): return self.f(t, z),torch.func.jvp(lambda u: self.f(t, u), (z.repeat_interleave(k, 0),), (V,))[1]
+        if Z.dtype.kind!='f': return self.f(t, z),torch.func.jvp(lambda u: self.f(t, u), (z.repeat_interleave(k, 0),), (V,))[1]
+        (x,v,w),(a,b,c),J = (np.repeat(Z[:, i], k) for i in range(3)),W.T,np.empty_like(W)
+        J[:, 0] = self.sigma*(b-a); J[:, 1] = a*(self.rho-w) - b - x*c; J[:, 2] = a*v + x*b - self.beta*c
+        return torch.from_numpy(self.f_np(Z)),torch.from_numpy(J)
 
 # %% ../nbs/01_sde.ipynb #70d79e27
 class Multiplicative(SDE):
