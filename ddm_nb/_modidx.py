@@ -259,7 +259,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'ddm_nb.pipeline._cl_unit': ('pipeline.html#_cl_unit', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._entry': ('pipeline.html#_entry', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._kept': ('pipeline.html#_kept', 'ddm_nb/pipeline.py'),
-                                 'ddm_nb.pipeline._off_plane': ('pipeline.html#_off_plane', 'ddm_nb/pipeline.py'),
+                                 'ddm_nb.pipeline._readout_off_plane': ('pipeline.html#_readout_off_plane', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._sim_kw': ('pipeline.html#_sim_kw', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline._threads': ('pipeline.html#_threads', 'ddm_nb/pipeline.py'),
                                  'ddm_nb.pipeline.burn_in': ('pipeline.html#burn_in', 'ddm_nb/pipeline.py'),
