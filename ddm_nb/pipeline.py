@@ -67,17 +67,19 @@ def target_runs(p:Preset, device=None, progress:bool=False)->tuple:
     ts,z = simulate(p.sde, run_starts(p), seed=p.seed, **{**_sim_kw(p, device, progress), 'n_paths': 2*p.n_paths})
     return ts.cpu(),z[:, :p.n_paths].cpu(),z[:, p.n_paths:].cpu()
 
-def _off_plane(net, xs, chunk:int=256):
-    "Largest distance of states `xs` `(T, B, N)` from the plane `x = Mz + c`, relative to the states' mean size `‖x − c‖`; in chunks of time that stay in cache."
-    big,size = 0.,0.
+def _readout_off_plane(net, xs, chunk:int=256):
+    "Latent read-out `M⁺(x − c)` of states `xs` `(T, B, N)` and their largest distance from the plane `x = Mz + c`, relative to their mean size `‖x − c‖`: `(zs, off)`, in one pass over chunks of time that stay in cache."
+    zs,big,size = [],0.,0.
     for x in (xs[i:i+chunk] - net.c for i in range(0, len(xs), chunk)):
-        big,size = max(big, float((x - (x@net.Mp.T)@net.M.T).norm(dim=-1).max())),size + float(x.norm(dim=-1).sum())
-    return big/(size/(xs.shape[0]*xs.shape[1]))
+        zs.append(z := x@net.Mp.T)
+        big,size = max(big, float((x - z@net.M.T).norm(dim=-1).max())),size + float(x.norm(dim=-1).sum())
+    return torch.cat(zs),big/(size/(xs.shape[0]*xs.shape[1]))
 
 def network_runs(p:Preset, net:RNN, device=None, progress:bool=False)->tuple:
     "`p.n_paths` trajectories of `net` from the target's starts, embedded: `(zn, off)`, its latent read-out on the CPU and its largest relative off-plane excursion."
     _,xs = simulate(net, net.embed(run_starts(p)[:p.n_paths].to(device)), seed=p.seed+1, **_sim_kw(p, device, progress))
-    return net.readout(xs).cpu(),_off_plane(net, xs)
+    zn,off = _readout_off_plane(net, xs)
+    return zn.cpu(),off
 
 # %% ../nbs/16_pipeline.ipynb #2337feb6
 DEMO_LYAPUNOV = dict(full=Lyap(t=25., n_starts=8, dt=0.01), quick=Lyap(t=10., n_starts=4, dt=0.01))  # averaging time, starts, RK4 step
@@ -323,7 +325,7 @@ def write_demo(res:DemoResult, # what `run_demo` returned
         with st('figures', 'figures: compare, trajectories, attractor, vector field'):
             figs = demo_figures(res)
             try:
-                for nm,fg in figs.items(): fg.savefig(tmp/f'{nm}.png', dpi=FIG_DPI)
+                for nm,fg in figs.items(): fg.savefig(tmp/f'{nm}.png', dpi=FIG_DPI, pil_kwargs=dict(compress_level=1))   # zlib level 1: the same pixels as the default 6, written faster
             finally:
                 for fg in figs.values(): plt.close(fg)
         with st('save', 'save: network.pt, metrics.json'): save_net(res.net, tmp/'network.pt')

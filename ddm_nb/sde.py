@@ -63,6 +63,21 @@ class AdditiveSDE(SDE):
     def g_prod(self, t, y, v):
         "Noise increment `G v` for `v` `(batch, m)`: one matrix product, no `(batch, d, m)` loading formed."
         return v@self.G.to(y).T
+    def _twin(self, name:str)->bool:
+        "Whether the method `name` (a fast twin of the drift: `f_np`, `f_and_jvp`) belongs with the drift `f` in use: defined by the class that defines `f`, neither replaced on the instance (a subclass with its own `f` keeps the general path)."
+        own = next(c for c in type(self).__mro__ if 'f' in vars(c))
+        return name in vars(own) and not {'f', name} & set(vars(self))
+    def fast_step(self, method:str, h:float, dtype=torch.float32, noise:bool=True):
+        """In-place step `step(y, z)` of `method` ('euler' or 'heun') for `simulate` (standard normals `z` `(batch, m)`), in numpy on CPU float tensors when the
+        system has a numpy drift `f_np(y)` (autonomous): the general step's float operations in its order, so the same paths bit for bit, without torch's cost per call on small batches; None otherwise."""
+        if not self._twin('f_np') or getattr(self.g_prod, '__func__', None) is not AdditiveSDE.g_prod or method not in ('euler', 'heun') or self.G.device.type!='cpu' or dtype not in (torch.float32, torch.float64): return None
+        GT,sq,f = self.G.to(dtype).numpy().T,math.sqrt(h),self.f_np
+        def step(y, z):
+            with np.errstate(all='ignore'):   # overflow to inf/NaN is silent, as in torch: simulate's check names the first bad step
+                Y = y.numpy(); f0 = f(Y); n0 = (z.numpy()*sq)@GT if noise else 0.
+                Y[:] = Y + f0*h + n0 if method=='euler' else Y + 0.5*(f0 + f(Y + f0*h + n0))*h + n0
+            return y
+        return step
 
 # %% ../nbs/01_sde.ipynb #532cc5f5
 def lyapunov_cov(A, D):
@@ -194,6 +209,23 @@ class Lorenz(AdditiveSDE):
     def f(self, t, y):
         x,v,w = y.unbind(-1)
         return torch.stack([self.sigma*(v-x), x*(self.rho-w)-v, x*v-self.beta*w], -1)
+    def f_np(self, y):
+        "The drift on a numpy array `y` `(batch, 3)` with `f`'s float operations (`fast_step`'s)."
+        x,v,w = y[:, 0],y[:, 1],y[:, 2]; out = np.empty_like(y)
+        out[:, 0] = self.sigma*(v-x); out[:, 1] = x*(self.rho-w)-v; out[:, 2] = x*v-self.beta*w
+        return out
+    @property
+    def f_and_jvp(self):
+        "`fj(t, z, V) -> (f(z), ∂f(z) V)` for states `z` `(B, 3)` and `k` tangents each, `V` `(B·k, 3)`: the Jacobian in closed form; None for a subclass with its own `f` (the Lyapunov code then differentiates that `f`)."
+        return self._fj if self._twin('f_and_jvp') else None
+    def _fj(self, t, z, V):
+        k = len(V)//len(z)
+        try: Z,W = z.numpy(),V.numpy()   # CPU float tensors outside autograd, in numpy (`f_np`: the same drift); others (CUDA, complex, traced) take torch's jvp of f
+        except (RuntimeError, TypeError, ValueError): Z = None
+        if Z is None or Z.dtype.kind!='f': return self.f(t, z),torch.func.jvp(lambda u: self.f(t, u), (z.repeat_interleave(k, 0),), (V,))[1]
+        (x,v,w),(a,b,c),J = (np.repeat(Z[:, i], k) for i in range(3)),W.T,np.empty_like(W)
+        J[:, 0] = self.sigma*(b-a); J[:, 1] = a*(self.rho-w) - b - x*c; J[:, 2] = a*v + x*b - self.beta*c
+        return torch.from_numpy(self.f_np(Z)),torch.from_numpy(J)
 
 # %% ../nbs/01_sde.ipynb #70d79e27
 class Multiplicative(SDE):
