@@ -9,6 +9,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'ddm_nb.checks._read_num': ('checks.html#_read_num', 'ddm_nb/checks.py'),
                                'ddm_nb.checks._real': ('checks.html#_real', 'ddm_nb/checks.py'),
                                'ddm_nb.checks._state': ('checks.html#_state', 'ddm_nb/checks.py'),
+                               'ddm_nb.checks.all_finite': ('checks.html#all_finite', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.as_paths': ('checks.html#as_paths', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.as_times': ('checks.html#as_times', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.available_memory': ('checks.html#available_memory', 'ddm_nb/checks.py'),

@@ -329,7 +329,7 @@ def check_sde(sde, y, t=0.):
     else:
         if G.dim()!=3 or G.shape[:2]!=(B,d): raise ValueError(f"diffusion g returned shape {tuple(G.shape)}; for noise_type {nt!r} it must be (batch, d, m) with batch={B}, d={d}")
         m = G.shape[2]
-    if not (torch.isfinite(f).all() and torch.isfinite(G).all()): raise ValueError("drift or diffusion is not finite at the given states")
+    if not (all_finite(f) and all_finite(G)): raise ValueError("drift or diffusion is not finite at the given states")
     return d,m
 
 # %% ../nbs/01_sde.ipynb #c77c9be3

@@ -134,7 +134,7 @@ def _initial(y0, n_paths, dtype, device):
     if y.dim()==1: y = y[None].repeat(n_paths or 1, 1)
     elif n_paths is not None and n_paths!=len(y): raise ValueError(f"n_paths={n_paths} disagrees with the {len(y)} initial states in y0; pass y0 of shape (d,) with n_paths, or (batch, d) alone")
     if y.dim()!=2: raise ValueError(f"y0 must be (d,) or (batch, d), got shape {tuple(y.shape)}")
-    if not torch.isfinite(y).all(): raise ValueError(f"initial state y0 has {int((~torch.isfinite(y)).any(-1).sum())} non-finite rows; pass finite values")
+    if not all_finite(y): raise ValueError(f"initial state y0 has {int((~torch.isfinite(y)).any(-1).sum())} non-finite rows; pass finite values")
     return y
 
 # %% ../nbs/02_simulate.ipynb #7236bd99
@@ -218,7 +218,7 @@ def _loop_fast(fast, y, steps, save_every, check_every, m, noise, gen, put, bar,
         if (i+1) % save_every==0: put((i+1)//save_every, y)
         if (i+1) % check_every==0 or i+1==steps:
             bar.update((i+1)-bar.n)
-            if not torch.isfinite(y).all(): _replay(fast, snap, state, i0, i+1, z, gen, t0, dt)
+            if not all_finite(y): _replay(fast, snap, state, i0, i+1, z, gen, t0, dt)
             snap.copy_(y); state,i0 = gen.get_state(),i+1
 
 def _replay(fast, y, state, i0, i1, z, gen, t0, dt):
@@ -259,7 +259,7 @@ def thin_step(method:str, F, R, a:float, act, r:int, ml:int, MpT=None, off:float
         if st.get('key')!=(x.shape, x.dtype):
             Z = [x.new_zeros(len(x), len(F)) for _ in range(2)]
             Z[0][:, -1],Z[1][:, -1] = a,a*(1-0.5*a)
-            st.update(key=(x.shape, x.dtype), Z=Z, r0=torch.empty_like(x), r1=torch.empty_like(x), xp=torch.empty_like(x), t=x.numpy().copy() if Rn is not None else None,
+            st.update(key=(x.shape, x.dtype), Z=Z, Zr=[z[:, :r] for z in Z], r0=torch.empty_like(x), r1=torch.empty_like(x), xp=torch.empty_like(x), t=x.numpy().copy() if Rn is not None else None,
                       v0=x.new_empty(len(x), r), np=Rn is not None and x.numel() <= 2**19, npu=Rn is not None and x.numel() <= 2**17)
         return st
     def red(rate, out):   # out = rate·aV (B, r): numpy's BLAS for small CPU batches, else torch's mm in its fast layout
@@ -268,24 +268,24 @@ def thin_step(method:str, F, R, a:float, act, r:int, ml:int, MpT=None, off:float
     def upd(x, Z, beta, out):   # out ← beta·x + Z F: numpy's BLAS for small CPU batches (torch's addmm is slow for a few rows of F), else torch's
         if not st['npu']: return torch.addmm(x, Z, F, beta=beta, out=out)
         o = out.numpy(); np.matmul(Z.numpy(), Fn, out=st['t']); np.multiply(x.numpy(), beta, out=o); np.add(o, st['t'], out=o); return out
-    def cols(Z, xi, s):   # the noise columns of Z, scaled by s (after `red` when the latent noise goes through Lz)
+    def cols(k, xi, s):   # the noise columns of stage k's Z, scaled by s (after `red` when the latent noise goes through Lz)
         if not noise or xi is None: return
-        Z[:, :r].addmm_(xi[:, :ml], Lz, alpha=s) if Lz is not None else torch.mul(xi[:, :ml], s, out=Z[:, r:r+ml])
+        Z,xl = st['Z'][k],(xi if xi.shape[1]==ml else xi[:, :ml])
+        st['Zr'][k].addmm_(xl, Lz, alpha=s) if Lz is not None else torch.mul(xl, s, out=Z[:, r:r+ml])
         if do: torch.mm(xi[:, ml:], MpT, out=Z[:, r+mc:r+mc+do]).mul_(-off*s)
-    def offp(x, xi, s):   # the off-plane noise's own part σ⊥√h ξ₂
-        return x.add_(xi[:, ml:], alpha=off*s) if do and noise and xi is not None else x
+    offp = lambda x, xi, s: x.add_(xi[:, ml:], alpha=off*s) if do and noise and xi is not None else x   # the off-plane noise's own part σ⊥√h ξ₂
     def euler(x, xi):
         s = bufs(x); Z = s['Z'][0]; rate = act(x, s['r0'])
-        if r: red(rate, Z[:, :r]); cols(Z, xi, 1.); upd(x, Z, 1-a, x)
-        else: cols(Z, xi, 1.); x.addmm_(rate, R, beta=1-a, alpha=a).addmm_(Z, F)
+        if r: red(rate, s['Zr'][0]); cols(0, xi, 1.); upd(x, Z, 1-a, x)
+        else: cols(0, xi, 1.); x.addmm_(rate, R, beta=1-a, alpha=a).addmm_(Z, F)
         return offp(x, xi, 1.)
     def heun(x, xi):
         s = bufs(x); (Zp,Zc),xp = s['Z'],s['xp']; r0 = act(x, s['r0'])
-        if r: Zp[:, :r].copy_(red(r0, s['v0'])); cols(Zp, xi, 1.); upd(x, Zp, 1-a, xp)
-        else: cols(Zp, xi, 1.); torch.addmm(x, r0, R, beta=1-a, alpha=a, out=xp).addmm_(Zp, F)
+        if r: s['Zr'][0].copy_(red(r0, s['v0'])); cols(0, xi, 1.); upd(x, Zp, 1-a, xp)
+        else: cols(0, xi, 1.); torch.addmm(x, r0, R, beta=1-a, alpha=a, out=xp).addmm_(Zp, F)
         r1 = act(offp(xp, xi, 1.), s['r1'])
-        if r: red(r1, Zc[:, :r]).mul_(0.5).add_(s['v0'], alpha=0.5*(1-a)); cols(Zc, xi, 1-0.5*a); upd(x, Zc, 1-a+0.5*a*a, x)
-        else: cols(Zc, xi, 1-0.5*a); x.addmm_(r1.mul_(0.5).add_(r0, alpha=0.5*(1-a)), R, beta=1-a+0.5*a*a, alpha=a).addmm_(Zc, F)
+        if r: red(r1, s['Zr'][1]).mul_(0.5).add_(s['v0'], alpha=0.5*(1-a)); cols(1, xi, 1-0.5*a); upd(x, Zc, 1-a+0.5*a*a, x)
+        else: cols(1, xi, 1-0.5*a); x.addmm_(r1.mul_(0.5).add_(r0, alpha=0.5*(1-a)), R, beta=1-a+0.5*a*a, alpha=a).addmm_(Zc, F)
         return offp(x, xi, 1-0.5*a)
     return dict(euler=euler, heun=heun)[method]
 
