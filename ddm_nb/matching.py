@@ -137,7 +137,9 @@ def _ladder(target, check, a, first, rungs, default):
     tried,cl = [dict(settings={}, drift_error=first[1]['drift_error'], ok=False, flag=first[1]['closed_loop'].flags[0])],None
     for rung in rungs:
         if not all(a[k]==default(k) for k in rung) or ('samples' in rung and a['z'] is not None) or (('gain' in rung or 'tau' in rung) and isinstance(a['net_or_size'], RNN)): continue
-        res = _attempt(target, check, {**a, **{k:(round(v*a['samples']) if k=='samples' else v*first[1]['tau'] if k=='tau' else v) for k,v in rung.items()}}, None if 'samples' in rung else first[3], fresh=True)
+        kw = {**a, **{k:(round(v*a['samples']) if k=='samples' else v*first[1]['tau'] if k=='tau' else v) for k,v in rung.items()}}
+        if 'samples' in rung and fit_bytes(kw['samples'], getattr(a['net_or_size'], 'N', a['net_or_size']), getattr(target, 'd', 3), chunked=isinstance(a['solver'], Ridge)) > (available_memory(a['device']) or math.inf): continue   # more samples than memory holds: not tried
+        res = _attempt(target, check, kw, None if 'samples' in rung else first[3], fresh=True)
         cl = res[1]['closed_loop']; tried.append(dict(settings=rung, drift_error=res[1]['drift_error'], ok=cl.ok, flag=cl.flags[0] if cl.flags else ''))
         if cl.ok: break
     if cl is None or not cl.ok:

@@ -85,3 +85,12 @@ def test_retry_mends_a_dysts_flow():
     print(rep, cl, rep.retries, sep='\n')
     assert not rep.retries[0]['ok'] and rep.retries[-1]['ok'] and cl.ok and not msgs and 'on retry' in repr(rep)
     assert abs(cl.lam_net - cl.lam_target) <= max(0.1*abs(cl.lam_target), 2*math.hypot(cl.lam_net_se, cl.lam_target_se))
+
+def test_retry_with_more_samples_skipped_when_memory_cannot_hold_it(monkeypatch):
+    """Lorenz-63 in 12 neurons fails its check and every rung; when the memory (as the ladder reads it) cannot hold three
+    times the samples, that rung is not tried, and the warning names only the rungs that were. About 8 s."""
+    import ddm_nb.matching as matching
+    monkeypatch.setattr(matching, 'available_memory', lambda device=None: 1)   # the first fit's own guard reads the real memory
+    _,rep,msgs = fit_caught(Lorenz(noise=0.), 12)
+    assert [r['settings'] for r in rep.retries] == [{}] + [r for r in RETRY if 'samples' not in r] and not rep.closed_loop.ok
+    assert any(m.startswith('the closed-loop retries (') and 'samples' not in m for m in msgs)
