@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['did_you_mean', 'check_num', 'check_int', 'check_choice', 'check_fields', 'check_moved', 'as_paths', 'all_finite',
-           'as_times', 'fmt_bytes', 'available_memory', 'check_memory', 'sim_bytes', 'fit_bytes', 'check_disk',
-           'check_sim_size', 'start_states', 'check_bounded', 'to_plain', 'one_line']
+           'as_times', 'default_device', 'fmt_bytes', 'available_memory', 'check_memory', 'sim_bytes', 'fit_bytes',
+           'check_disk', 'check_sim_size', 'start_states', 'check_bounded', 'to_plain', 'one_line']
 
 # %% ../nbs/00_checks.ipynb #c0a1e004
 import difflib, math, numbers, os, shutil
@@ -142,6 +142,21 @@ def as_times(ts, # saved times `(T,)`, evenly spaced
         raise ValueError("ts must be increasing and evenly spaced (the saved times of simulate); resample irregular data first")
     return ts,h
 
+# %% ../nbs/00_checks.ipynb #dev0c002
+def default_device(device=None):
+    "`device` as a `torch.device` that exists here; `None` picks CUDA when available, else CPU."
+    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {device!r}: use device='cpu', 'cuda' or 'cuda:<index>' (None picks CUDA when present)") from None
+    if dev.type=='cuda':
+        if not torch.cuda.is_available(): raise ValueError(f"device={device!r} but this torch {torch.__version__} sees no CUDA GPU; use device='cpu' (or None: CUDA when present)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count(): raise ValueError(f"device={device!r} but there are {torch.cuda.device_count()} CUDA devices (cuda:0 to cuda:{torch.cuda.device_count()-1})")
+    elif dev.type!='cpu':
+        try: torch.empty(1, device=dev)
+        except Exception as e: raise ValueError(f"device={device!r} is not usable here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); use device='cpu' or 'cuda'") from None
+    return dev
+
+
 # %% ../nbs/00_checks.ipynb #179e3265
 def fmt_bytes(n:float)->str:
     "`n` bytes in words: `'23.1 GB'`."
@@ -151,7 +166,8 @@ def fmt_bytes(n:float)->str:
 
 def _read_num(path, key=None):
     "A number from a /proc or /sys file (the value of `key` in a `key value` file), or None."
-    try: text = Path(path).read_text()
+    try:
+        with open(path) as f: text = f.read()
     except OSError: return None
     if key is None: return int(text.split()[0]) if text.split() and text.split()[0].isdigit() else None
     for line in text.splitlines():
@@ -187,6 +203,7 @@ def check_memory(what:str, # the call and what dominates its memory, e.g. 'fit: 
                  fix:str='', # what to change so that it fits
                 )->float:
     "`need` when it fits in the memory available on `device`, else a one-line `MemoryError` with the estimate, the available memory and `fix`."
+    if need < 2**24: return need   # under 16 MiB: reading the machine's memory (a few /proc and /sys files) would cost more than such a call
     avail = available_memory(device)
     if avail is not None and need > avail:
         on = f" on {device}" if torch.device('cpu' if device is None else device).type!='cpu' else ''
