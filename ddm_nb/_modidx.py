@@ -498,6 +498,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'ddm_nb.solvers._lanes': ('solvers.html#_lanes', 'ddm_nb/solvers.py'),
                                 'ddm_nb.solvers._ridge_cg': ('solvers.html#_ridge_cg', 'ddm_nb/solvers.py'),
                                 'ddm_nb.solvers._ridge_gram': ('solvers.html#_ridge_gram', 'ddm_nb/solvers.py'),
+                                'ddm_nb.solvers._rows': ('solvers.html#_rows', 'ddm_nb/solvers.py'),
                                 'ddm_nb.solvers._sketch_pass': ('solvers.html#_sketch_pass', 'ddm_nb/solvers.py'),
                                 'ddm_nb.solvers._sketch_precond': ('solvers.html#_sketch_precond', 'ddm_nb/solvers.py'),
                                 'ddm_nb.solvers._spd_solve': ('solvers.html#_spd_solve', 'ddm_nb/solvers.py'),

@@ -104,6 +104,10 @@ def _ridge_gram(data, lam, K, chunk):
     return A, Ym - A@mu
 
 # %% ../nbs/06_solvers.ipynb #cg000002
+def _rows(N:int, numbers:int=2**20)->int:
+    "Samples per chunk so that a chunk's `(rows, N)` work tensors hold about `numbers` values: the allocator reuses blocks of a few MB, where fresh ones of a hundred MB fault in every page each time."
+    return max(16, numbers//max(1, N))
+
 def cg_pays(N:int, K:int, device=None)->bool:
     "Whether `ridge_fit(method='auto')` takes CG for N neurons and K samples on `device` (None: CUDA when present): on the CPU, from N = 2048 and K ≥ 8 sketches' worth of samples (see *The fit at scale*)."
     return default_device(device).type=='cpu' and N >= 2048 and K >= 8*max(4096, 2*N)
@@ -111,7 +115,7 @@ def cg_pays(N:int, K:int, device=None)->bool:
 def ridge_fit(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving the features and targets of samples `i:j`
               lam:float, # ridge λ per sample
               K:int=None, # number of samples (with a function `data`)
-              chunk:int=None, # samples per chunk (default 8192 for the Gram, 2048 for CG): memory O(N² + chunk·N), whatever K
+              chunk:int=None, # samples per chunk (default: about 2·10⁶ features for the Gram, 10⁶ for CG, `_rows`): memory O(N² + chunk·N), whatever K
               method:str='auto', # 'gram' (the float64 Gram, O(K N²)), 'cg' (sketch-preconditioned CG, O(K N) per pass) or 'auto' (`cg_pays`)
               tol:float=0.1, # CG: stop when each column's residual² (preconditioner's norm) is below `tol²` times its ridge objective: within 1/(1 − tol²/λ_min) of the optimum's
               maxiter:int=50, # CG: most iterations, one pass over the samples each
@@ -121,10 +125,11 @@ def ridge_fit(data, # `(P (K, N), Y (K, q))`, or a function `data(i, j)` giving 
     "Ridge of targets `Y` on features `P` with an intercept, `(A (q, N), beta (q,))` in float64: from the Gram matrix, or by CG passes over the samples."
     method = check_choice('method', method, ('auto', 'gram', 'cg'))
     if not callable(data): K,data = len(data[0]),(lambda i,j,P=data[0],Y=data[1]: (P[i:j], Y[i:j]))
-    if method=='auto': P1,_ = data(0, 1); method = 'cg' if cg_pays(P1.shape[1], K, P1.device) else 'gram'
+    P1,_ = data(0, 1); N = P1.shape[1]
+    if method=='auto': method = 'cg' if cg_pays(N, K, P1.device) else 'gram'
     if info is not None: info['method'] = method
-    if method=='gram': return _ridge_gram(data, lam, K, chunk or 8192)
-    A,beta,it = _ridge_cg(data, lam, K, chunk or 2048, seed, tol, maxiter)
+    if method=='gram': return _ridge_gram(data, lam, K, chunk or _rows(N, 2**21))
+    A,beta,it = _ridge_cg(data, lam, K, chunk or _rows(N), seed, tol, maxiter)
     if info is not None: info['iterations'] = it
     return A, beta
 
@@ -140,21 +145,21 @@ def ridge_abs(self:MatchProblem, ridge:float)->float:
     return relative_ridge(ridge, self.drift, self.drift + self.z)*(self.halo**2 if self.halo > 0 else 1.)
 
 # %% ../nbs/06_solvers.ipynb #52956db7
-def drift_errors(net, sde, z, chunk:int=8192):
-    "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points, `chunk` points at a time)."
+def drift_errors(net, sde, z, chunk:int=None):
+    "Relative drift errors of `net` against `sde` at latent points `z`: `(full, latent)` (RMS over points, `chunk` points at a time, by default about 10⁶ numbers' worth)."
     s = torch.zeros(4, dtype=torch.float64)
     with torch.no_grad():
-        for zc in z.to(net.M.device).split(chunk):
+        for zc in z.to(net.M.device).split(chunk or _rows(net.N)):
             f = sde.f(0., zc); fM = f@net.M.T
             v = net.f(0., net.embed(zc))   # its readout v M⁺ᵀ is `latent_drift`
             s += torch.stack([((v - fM)**2).sum(), (fM**2).sum(), ((v@net.Mp.T - f)**2).sum(), (f**2).sum()]).double().cpu()
     return float((s[0]/s[1]).sqrt()), float((s[2]/s[3]).sqrt())
 
-def diffusion_error(net, sde, z, chunk:int=8192):
+def diffusion_error(net, sde, z, chunk:int=None):
     "Relative diffusion error `‖D_net − D‖_F / ‖D‖_F` (RMS over latent points `z`, `chunk` points at a time)."
     s = torch.zeros(2, dtype=torch.float64)
     with torch.no_grad():
-        for zc in z.to(net.M.device).split(chunk):
+        for zc in z.to(net.M.device).split(chunk or _rows(net.N)):
             D,Dn = diffusion(sde, zc),latent_diffusion(net, zc)
             s += torch.stack([((Dn-D)**2).sum(), (D**2).sum()]).double().cpu()
     return float((s[0]/s[1].clamp_min(1e-30)).sqrt())
@@ -351,8 +356,7 @@ def solve(self:Refine, p:MatchProblem)->tuple:
         def __init__(s): super().__init__(); s.W = torch.nn.Parameter(net.W.clone()); s.b = torch.nn.Parameter(net.b.clone())
         def forward(s, t, x): return (net.act(x)@s.W.T + s.b - x)/net.tau
     fn = _F(); opt = torch.optim.Adam(fn.parameters(), lr=self.lr)
-    scale = ((z - z.mean(0))**2).sum(-1).mean()
-    hist = list(hist)
+    scale,hist = ((z - z.mean(0))**2).sum(-1).mean(),list(hist)
     for _ in tqdm(range(self.steps), disable=not p.progress, desc='refine', leave=False):
         z0 = z[torch.randint(len(z), (self.batch,), generator=g, device=device)]
         with torch.no_grad(): zt = odeint(lambda t,y: target.f(t, y), z0, tgrid, method='rk4', options=dict(step_size=dt))
@@ -368,8 +372,7 @@ def noise_loading(sde, z, feats, lam):
     if getattr(sde, 'noise_type', 'general')=='diagonal': G = torch.diag_embed(G)
     if (G - G[:1]).abs().max() <= 1e-6*G.abs().max().clamp_min(1e-30): return dict(L=G[0])
     D = 0.5*G@G.transpose(-1, -2)
-    Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(z.shape[-1], dtype=torch.float64))
-    Ls = Ls.reshape(len(z), -1)
+    Ls = torch.linalg.cholesky(2*D.double() + 1e-12*torch.eye(z.shape[-1], dtype=torch.float64)).reshape(len(z), -1)
     V,s = ridge_fit(lambda i,j: (feats(z[i:j]), Ls[i:j]), lam, K=len(z))
     return dict(V=V.float(), s=s.float(), m=z.shape[-1])
 
@@ -383,14 +386,12 @@ def independent_errors(net, target, n, diag, source, box, sampler, center, scale
     zi = zi.to(device)
     return dict(drift_error_independent=drift_errors(net, target, zi)[0], diffusion_error_independent=diffusion_error(net, target, zi), independent_rhat=di.get('rhat'))
 
-
 # %% ../nbs/06_solvers.ipynb #80258341
 def connectivity_rank(W, M, rtol:float=1e-5)->int:
     "Numerical rank of `W`: from `QᵀW` (`M = QR`, d × N) when W's range lies in M's up to rounding, as for the closed form; else from W's SVD."
     if isinstance(W, LowRank): return W.matrix_rank(rtol)   # from the factors' QR, O(N r²)
     W,Q = W.double(),torch.linalg.qr(M.double())[0]
-    A = Q.T@W
-    s = torch.linalg.svdvals(A)
+    A = Q.T@W; s = torch.linalg.svdvals(A)
     if float((W - Q@A).norm()) <= 0.1*rtol*float(s[0]): return int((s > rtol*s[0]).sum())   # W's other singular values are below rtol·σ₁
     return int(torch.linalg.matrix_rank(W, rtol=rtol))
 
