@@ -27,6 +27,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'ddm_nb.checks.fit_bytes': ('checks.html#fit_bytes', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.fmt_bytes': ('checks.html#fmt_bytes', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.one_line': ('checks.html#one_line', 'ddm_nb/checks.py'),
+                               'ddm_nb.checks.one_thread': ('checks.html#one_thread', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.sim_bytes': ('checks.html#sim_bytes', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.start_states': ('checks.html#start_states', 'ddm_nb/checks.py'),
                                'ddm_nb.checks.to_plain': ('checks.html#to_plain', 'ddm_nb/checks.py')},

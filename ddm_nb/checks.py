@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['did_you_mean', 'check_num', 'check_int', 'check_choice', 'check_fields', 'check_moved', 'as_paths', 'all_finite',
-           'as_times', 'default_device', 'fmt_bytes', 'available_memory', 'check_memory', 'sim_bytes', 'fit_bytes',
-           'check_disk', 'check_sim_size', 'start_states', 'check_bounded', 'to_plain', 'one_line']
+           'as_times', 'default_device', 'one_thread', 'fmt_bytes', 'available_memory', 'check_memory', 'sim_bytes',
+           'fit_bytes', 'check_disk', 'check_sim_size', 'start_states', 'check_bounded', 'to_plain', 'one_line']
 
 # %% ../nbs/00_checks.ipynb #c0a1e004
-import difflib, math, numbers, os, shutil
+import contextlib, difflib, math, numbers, os, shutil
 from pathlib import Path
 import numpy as np
 import torch
@@ -156,6 +156,16 @@ def default_device(device=None):
         except Exception as e: raise ValueError(f"device={device!r} is not usable here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); use device='cpu' or 'cuda'") from None
     return dev
 
+
+# %% ../nbs/00_checks.ipynb #dev0c005
+@contextlib.contextmanager
+def one_thread(on:bool=True, # False: leave torch's threads as they are
+              ):
+    "Run the block with one torch thread (when `on`), then restore the count: for loops of small operations, where OpenMP's other threads only wait."
+    n = torch.get_num_threads()
+    if on and n > 1: torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(n)
 
 # %% ../nbs/00_checks.ipynb #179e3265
 def fmt_bytes(n:float)->str:

@@ -182,7 +182,7 @@ def rk4_paths(f, starts, dt, n_burn, n_avg, every, bound=1e6,
     "RK4 states of `dz/dt = f(z)` from `starts` `(B, d)` after `n_burn` steps, every `every`-th of `n_avg` steps, `(T, B, d)`; a run that blows up or leaves the domain is frozen and marked dead `(B,)`; with `fj`, λ_max per run too (NaN when dead)."
     y = starts.clone(); alive = torch.isfinite(y).all(-1); out = []
     v = torch.zeros_like(y); v[:, 0] = 1; logs = torch.zeros(len(y), dtype=y.dtype, device=y.device)
-    with torch.no_grad():
+    with torch.no_grad(), one_thread(y.device.type=='cpu' and len(y) <= 64):   # a few dozen states: OpenMP's second thread only waits
         for i in range(n_burn + n_avg):
             if fj is None: k1 = f(0., y); k2 = f(0., y+dt/2*k1); k3 = f(0., y+dt/2*k2); k4 = f(0., y+dt*k3)
             else: (k1,l1) = fj(0., y, v); (k2,l2) = fj(0., y+dt/2*k1, v+dt/2*l1); (k3,l3) = fj(0., y+dt/2*k2, v+dt/2*l2); (k4,l4) = fj(0., y+dt*k3, v+dt*l3)

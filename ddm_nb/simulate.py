@@ -394,6 +394,6 @@ def lyapunov_spectrum(sde, # an SDE (its drift `f` is used) or a drift function 
     nsub = round(renorm/dt)
     if nsub < 1 or abs(nsub*dt-renorm) > 1e-9: raise ValueError(f"renorm={renorm} must be a whole number of steps dt={dt}")
     nt,nren = round(burn_in/dt),round(t/renorm)
-    with torch.no_grad(): logs = _tangent_logs(flow_and_tangents(f, jv, y, k, fj=getattr(sde, 'f_and_jvp', None))[0], y, k, dt, nsub, nt, nren, progress, f'Lyapunov {getattr(sde, "name", "drift")}')
+    with torch.no_grad(), one_thread(device.type=='cpu' and B <= 64): logs = _tangent_logs(flow_and_tangents(f, jv, y, k, fj=getattr(sde, 'f_and_jvp', None))[0], y, k, dt, nsub, nt, nren, progress, f'Lyapunov {getattr(sde, "name", "drift")}')
     per = logs/(nren*renorm)
     return per.mean(0).float().cpu(), per.float().cpu()
