@@ -44,7 +44,7 @@ def calibrate(preset:str, # the preset the benchmark ran
                 lyap_step=float(f'{lyap:.3g}'), figures=round(s['figures']+s['save'], 2))
 
 # %% ../nbs/17_cost.ipynb #b88c5fcc
-COST = dict(machine='an AMD EPYC, 2 cores, one thread', step=2.38e-05, flop=6.47e-12, fit_step=0.000245, point=1.7e-06, lyap_step=0.000315, figures=1.33)
+COST = dict(machine='an AMD EPYC, 2 cores, one thread', step=2.35e-05, flop=3.53e-12, fit_step=0.000268, point=1.77e-06, lyap_step=0.000324, figures=1.58)
 
 def estimate_seconds(p:Preset, # a preset (`get_preset`)
                      quick:bool=False, # with `quick_overrides`
