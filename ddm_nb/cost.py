@@ -8,8 +8,7 @@ __all__ = ['COST', 'EMBED_COLUMNS', 'work_units', 'calibrate', 'estimate_seconds
 
 # %% ../nbs/17_cost.ipynb #c1286ff6
 import itertools, math
-from .checks import one_line, check_memory
-from .simulate import default_device
+from .checks import one_line, check_memory, default_device
 from .decomp import ablate
 from .presets import Preset, get_preset, list_presets, override, quick_overrides, check_run_size, run_bytes, preset_axes
 from .pipeline import DEMO_LYAPUNOV, chaotic, demo_preset, fit_stage, target_runs, network_runs, burn_in, demo_metrics, demo_lyapunov

@@ -8,6 +8,7 @@ __all__ = ['cue', 'cued', 'recall_accuracy', 'critical_point', 'eyring_kramers',
 # %% ../nbs/10_associative.ipynb #d98275a6
 import math
 import torch
+from .checks import *
 from .sde import *
 from .simulate import *
 from .network import *

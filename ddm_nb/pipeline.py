@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from fastcore.basics import patch
-from .checks import to_plain
-from .simulate import simulate, default_device, Lyap
+from .checks import to_plain, default_device
+from .simulate import simulate, Lyap
 from .network import RNN, save_net
 from .solvers import Ridge
 from .matching import fit, FitReport

@@ -7,7 +7,8 @@ and `device='cpu'` puts the result on the CPU."""
 import importlib, inspect
 import pytest, torch
 from ddm_nb.sde import Hopf, OU, DoubleWell, Lorenz
-from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum, Lyap
+from ddm_nb.simulate import simulate, lyapunov_spectrum, Lyap
+from ddm_nb.checks import default_device
 from ddm_nb.network import load_net, save_net
 from ddm_nb.sampler import sample_target
 from ddm_nb.solvers import random_embedding

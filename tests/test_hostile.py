@@ -9,7 +9,8 @@ import pytest, torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import ROOT, BIN, run_ddm
 from ddm_nb.sde import *
-from ddm_nb.simulate import simulate, default_device, lyapunov_spectrum, Lyap
+from ddm_nb.simulate import simulate, lyapunov_spectrum, Lyap
+from ddm_nb.checks import default_device
 from ddm_nb.network import RNN, save_net, load_net
 from ddm_nb.solvers import random_embedding, Ridge, Adam, Refine
 from ddm_nb.matching import fit, fit_data
