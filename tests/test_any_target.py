@@ -141,8 +141,11 @@ def test_data_lorenz():
     kw = dict(t1=50., dt=0.005, save_every=4, method='heun', device='cpu')
     _, yl = simulate(lor, lor.y0, n_paths=16, seed=7, **kw)
     ds = {k: d_stsp(yl[500:], n.readout(simulate(n, n.embed(lor.y0), n_paths=16, seed=8, **kw)[1])[500:]) for k, n in (('data', net), ('analytic', net_a))}
-    print('D_stsp against the true Lorenz-63:', ds)
-    assert ds['data'] < 0.15 and ds['analytic'] < 0.1, ds
+    # the yardstick: D_stsp of the true Lorenz-63 against itself, the same 16 paths from other seeds (sampling noise alone)
+    floor = torch.tensor([d_stsp(yl[500:], simulate(lor, lor.y0, n_paths=16, seed=s, **kw)[1][500:]) for s in range(20, 26)])
+    bound = float(floor.mean() + 3*floor.std())
+    print('D_stsp against the true Lorenz-63:', ds, 'its own floor', floor.tolist(), 'bound', bound)
+    assert ds['data'] < bound and ds['analytic'] < bound, (ds, floor)
 
 def test_data_double_well():
     "Double well (ε = 0.1) given only as 10⁶ recorded states at dt = 0.01: drift error < 5%, escape rate within 20% of the exact one."
