@@ -163,7 +163,8 @@ def one_thread(on:bool=True, # False: leave torch's threads as they are
               ):
     "Run the block with one torch thread (when `on`), then restore the count: for loops of small operations, where OpenMP's other threads only wait."
     n = torch.get_num_threads()
-    if on and n > 1: torch.set_num_threads(1)
+    if not (on and n > 1): yield; return
+    torch.set_num_threads(1)
     try: yield
     finally: torch.set_num_threads(n)
 

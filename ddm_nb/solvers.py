@@ -209,10 +209,8 @@ def _lanes(data, K, chunk, fn, init, lanes:int=2):
             if buf is None or len(buf) < len(P): buf = torch.empty(len(P), P.shape[1], dtype=torch.float64)   # reused: no page faults per chunk
             fn(acc, i, buf[:len(P)].copy_(P), Y.to('cpu', torch.float64))
         return acc
-    nthr = torch.get_num_threads(); torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(min(lanes, nthr)) as ex: return list(ex.map(lane, range(lanes)))
-    finally: torch.set_num_threads(nthr)
+    nthr = torch.get_num_threads()
+    with one_thread(), ThreadPoolExecutor(min(lanes, nthr)) as ex: return list(ex.map(lane, range(lanes)))
 
 def _sketch_pass(data, K, chunk, N, q, Ks, mu0, seed):
     "One pass: sums of the features (shifted by `mu0`), targets and their squares, `Σ yᵀ(p − mu0)`, and a CountSketch of both into `Ks` rows."

@@ -22,6 +22,16 @@ def test_fused_same_trajectories(method, factored):
     _,c = simulate(net, x0, 0.5, 0.01, seed=4, device='cpu', method=method, save_every=5)
     assert (c - a).abs().max() > 1e-2          # a different seed really differs
 
+@pytest.mark.parametrize('method', ['euler', 'heun'])
+@pytest.mark.parametrize('batch', [8, 4096, 9000])   # B·N = 512, 2¹⁸, > 2¹⁹: every product on numpy's BLAS, the reduction only, none
+def test_factored_same_as_dense(method, batch):
+    "The factored step's three CPU regimes give the dense step's trajectories for the same seed (W dense is U Vᵀ rounded once to float32)."
+    net = small_net(factored=True); x0 = 0.5*torch.randn(batch, 64, generator=torch.Generator().manual_seed(1))
+    _,a = simulate(net, x0, 0.3, 0.01, seed=3, device='cpu', method=method, save_every=10)
+    _,b = simulate(net.replace(W=net.W), x0, 0.3, 0.01, seed=3, device='cpu', method=method, save_every=10)
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert (a[-1] - a[0]).abs().max() > 0.1   # the states moved: the comparison is not of two unchanged starts
+
 def test_fused_reports_divergence():
     net = small_net(); net.W = 50*net.W
     with pytest.raises(FloatingPointError, match='diverged'):
